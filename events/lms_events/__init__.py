@@ -1,0 +1,1 @@
+"""The event contracts between LMS services."""

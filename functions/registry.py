@@ -1,0 +1,16 @@
+"""Every service of the product. The CDK app, the local runtime, the OpenAPI document and
+the tests iterate over this tuple; a service joins the product by being listed here."""
+
+from __future__ import annotations
+
+from functions.user.service import SERVICE as USER
+from lms_platform.service import Service
+
+SERVICES: tuple[Service, ...] = (USER,)
+
+
+def service(name: str) -> Service:
+    for s in SERVICES:
+        if s.name == name:
+            return s
+    raise KeyError(name)

@@ -1,0 +1,1 @@
+"""The platform every LMS function shares: settings, database, outbox, inbox, HTTP, auth."""

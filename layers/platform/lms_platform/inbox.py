@@ -1,0 +1,107 @@
+"""Consumers: SQS batches of EventBridge events, each event applied once per handler.
+
+The inbox row ``(event_id, handler)`` and the handler's effect commit in one
+transaction, so a redelivered event finds its row and changes nothing. A failing record
+is reported back as a partial batch failure: SQS redelivers it alone, and after the
+queue's receive limit it lands in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from lms_events.envelope import Envelope, EventData
+from lms_platform import context
+from lms_platform.db import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+_CLAIM = """
+INSERT INTO inbox (event_id, handler, event_type) VALUES (:event_id, :handler, :event_type)
+ON CONFLICT (event_id, handler) DO NOTHING
+"""
+
+Apply = Callable[[UnitOfWork, Envelope[Any]], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """``apply`` runs once per event of type ``event`` under the inbox name ``handler``."""
+
+    event: type[EventData]
+    handler: str
+    apply: Apply
+
+
+class EventConsumer:
+    def __init__(self, db: Callable[[], Database], subscriptions: list[Subscription]):
+        self._db = db
+        self._by_type: dict[tuple[str, str], list[Subscription]] = {}
+        for s in subscriptions:
+            self._by_type.setdefault((s.event.source, s.event.event_type), []).append(s)
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return [s for group in self._by_type.values() for s in group]
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        """Apply one EventBridge event (as the bus delivers it); how many handlers acted."""
+        key = (str(event.get("source")), str(event.get("detail-type")))
+        subscriptions = self._by_type.get(key, [])
+        if not subscriptions:
+            logger.info("no subscription for event; ignored", extra={"event_type": key[1]})
+            return 0
+        acted = 0
+        for subscription in subscriptions:
+            envelope = Envelope[subscription.event].model_validate(event["detail"])  # type: ignore[name-defined]
+            token = context.correlation_id.set(envelope.correlation_id)
+            try:
+                acted += self._apply_once(subscription, envelope)
+            finally:
+                context.correlation_id.reset(token)
+        return acted
+
+    def _apply_once(self, subscription: Subscription, envelope: Envelope[Any]) -> int:
+        def work(uow: UnitOfWork) -> int:
+            claimed = uow.execute(
+                _CLAIM,
+                event_id=envelope.event_id,
+                handler=subscription.handler,
+                event_type=envelope.event_type,
+            )
+            if not claimed:
+                uow.commit()
+                logger.info(
+                    "duplicate delivery skipped",
+                    extra={"event_id": str(envelope.event_id), "handler": subscription.handler},
+                )
+                return 0
+            subscription.apply(uow, envelope)
+            uow.commit()
+            return 1
+
+        return self._db().transaction(work)
+
+    def record_handler(self, record: SQSRecord) -> None:
+        self.deliver(json.loads(record.body))
+
+    def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+        """The Lambda entry point for an SQS event source with ReportBatchItemFailures."""
+        processor = BatchProcessor(event_type=EventType.SQS)
+        return process_partial_response(
+            event=event,
+            record_handler=self.record_handler,
+            processor=processor,
+            context=lambda_context,
+        )

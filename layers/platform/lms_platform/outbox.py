@@ -1,0 +1,142 @@
+"""The transactional outbox: events commit with the rows they describe.
+
+After the commit the transaction's events go to EventBridge at once; whatever is not
+accepted stays unpublished and the relay sends it later. Delivery is at least once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lms_events.envelope import Envelope, EventData
+from lms_platform import context
+from lms_platform.settings import get_settings
+
+if TYPE_CHECKING:
+    from lms_platform.db import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+PUT_EVENTS_MAX_ENTRIES = 10  # an EventBridge limit per PutEvents call
+
+_INSERT = """
+INSERT INTO outbox (id, source, event_type, detail, occurred_at)
+VALUES (:id, :source, :event_type, CAST(:detail AS jsonb), :occurred_at)
+"""
+_MARK_PUBLISHED = """
+UPDATE outbox SET published_at = now() WHERE id = ANY(CAST(:ids AS uuid[])) AND published_at IS NULL
+"""
+_SWEEP = """
+SELECT id, source, event_type, detail::text AS detail FROM outbox
+WHERE published_at IS NULL AND occurred_at < now() - make_interval(secs => :grace)
+ORDER BY occurred_at
+LIMIT :batch
+FOR UPDATE SKIP LOCKED
+"""
+
+
+class Outbox:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._pending: list[tuple[uuid.UUID, str, str, str]] = []
+
+    def add(
+        self, data: EventData, *, aggregate_id: object, correlation_id: str | None = None
+    ) -> Envelope[Any]:
+        envelope = Envelope.wrap(
+            data,
+            aggregate_id=aggregate_id,
+            correlation_id=correlation_id or context.correlation_id.get(),
+        )
+        detail = envelope.detail_json()
+        self._uow.execute(
+            _INSERT,
+            id=envelope.event_id,
+            source=envelope.source,
+            event_type=envelope.event_type,
+            detail=detail,
+            occurred_at=envelope.occurred_at,
+        )
+        self._pending.append((envelope.event_id, envelope.source, envelope.event_type, detail))
+        return envelope
+
+    def publish_committed(self) -> None:
+        if not self._pending:
+            return
+        try:
+            published = put_events(self._pending)
+            if published:
+                self._uow.database.execute(_MARK_PUBLISHED, ids=_uuid_array(published))
+        except Exception:
+            # The rows are committed; the relay will send them. The caller's work is done.
+            logger.exception("publishing after commit failed; the relay will retry")
+
+
+def put_events(entries: Sequence[tuple[uuid.UUID, str, str, str]]) -> list[uuid.UUID]:
+    """Send ``(event_id, source, detail_type, detail_json)`` entries; the ids accepted.
+
+    PutEvents answers entry by entry: a call can succeed while some entries fail, so each
+    entry's result is read and only the accepted ones count as published.
+    """
+    from lms_platform.aws import client
+
+    bus = get_settings().event_bus_name
+    accepted: list[uuid.UUID] = []
+    for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
+        batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
+        response = client("events").put_events(
+            Entries=[
+                {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
+                for _, source, kind, detail in batch
+            ]
+        )
+        for (event_id, _, kind, _), result in zip(batch, response["Entries"], strict=True):
+            if result.get("EventId") and not result.get("ErrorCode"):
+                accepted.append(event_id)
+            else:
+                logger.warning(
+                    "event not accepted by the bus",
+                    extra={"event_id": str(event_id), "event_type": kind, "error": result},
+                )
+    return accepted
+
+
+def relay(db: Database, *, grace_seconds: int | None = None, batch: int = 100) -> int:
+    """Publish outbox rows left unpublished past the grace period; how many went out.
+
+    ``FOR UPDATE SKIP LOCKED`` lets several relays (or a relay and a slow request) run at
+    once without sending the same row twice in the same sweep.
+    """
+    grace = get_settings().relay_grace_seconds if grace_seconds is None else grace_seconds
+    total = 0
+    while True:
+
+        def sweep(uow: UnitOfWork) -> tuple[int, int]:
+            rows = uow.fetch(_SWEEP, grace=float(grace), batch=batch)
+            if not rows:
+                uow.commit()
+                return 0, 0
+            sent = put_events(
+                [(r["id"], r["source"], r["event_type"], _as_text(r["detail"])) for r in rows]
+            )
+            if sent:
+                uow.execute(_MARK_PUBLISHED, ids=_uuid_array(sent))
+            uow.commit()
+            return len(rows), len(sent)
+
+        found, sent = db.transaction(sweep)
+        total += sent
+        if found < batch or sent < found:
+            return total
+
+
+def _uuid_array(ids: Iterable[uuid.UUID]) -> str:
+    return "{" + ",".join(str(i) for i in ids) + "}"
+
+
+def _as_text(detail: Any) -> str:
+    return detail if isinstance(detail, str) else json.dumps(detail)

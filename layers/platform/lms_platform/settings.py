@@ -1,0 +1,73 @@
+"""Configuration: one model, read from the environment once, on first use."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Everything a function reads from its environment (variables named ``LMS_<FIELD>``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # The service a shared function (the relay) works for: user, course, ...
+    service: str | None = None
+
+    # Database. Locally a URL (the service's role replaces the user in it); on AWS the
+    # service's own secret (host, port, dbname, username, password) read through the
+    # Parameters and Secrets extension, and TLS verified against the RDS CA bundle.
+    database_url: str | None = None
+    db_secret_arn: str | None = None
+    db_host: str | None = None
+    db_ca_file: str | None = None
+    db_connect_timeout: float = 5.0
+
+    # Events.
+    event_bus_name: str = "lms"
+    relay_grace_seconds: int = 60
+
+    # AWS endpoints. None means the real AWS; locally the moto server or LocalStack.
+    aws_endpoint_url: str | None = Field(default=None)
+    aws_region: str = "us-east-1"
+
+    # Tokens. Locally the signing key is a PEM file in the state folder; on AWS a secret.
+    jwt_issuer: str = "http://127.0.0.1:3000"
+    jwt_audience: str = "lms-api"
+    token_ttl_seconds: int = 900
+    signing_key_file: str | None = None
+    signing_key_secret_arn: str | None = None
+
+    # Cursors are signed so that a tampered one is refused rather than obeyed.
+    cursor_key: str | None = None
+
+    # HTTP.
+    max_body_bytes: int = 64 * 1024
+
+
+def _from_environment() -> dict[str, str]:
+    values = {
+        name.removeprefix("LMS_").lower(): value
+        for name, value in os.environ.items()
+        if name.startswith("LMS_") and value != ""
+    }
+    # The AWS SDK's own variables are honoured too, so LocalStack works unchanged.
+    if "aws_endpoint_url" not in values and os.environ.get("AWS_ENDPOINT_URL"):
+        values["aws_endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if "aws_region" not in values and region:
+        values["aws_region"] = region
+    return values
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    known = Settings.model_fields
+    return Settings(**{k: v for k, v in _from_environment().items() if k in known})  # type: ignore[arg-type]
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the local runtime change the environment)."""
+    get_settings.cache_clear()
