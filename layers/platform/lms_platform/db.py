@@ -11,6 +11,7 @@ migrations (see ``lms_platform.migrations``); it is never imported by a request.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import ssl
@@ -183,10 +184,8 @@ class Session:
         self.connection.run(sql)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a dead connection cannot be closed politely
             self.connection.close()
-        except Exception:  # noqa: S110 (a dead connection cannot be closed politely)
-            pass
 
 
 class UnitOfWork:

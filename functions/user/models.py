@@ -1,0 +1,109 @@
+"""The User service's request and response bodies (camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, HttpUrl
+
+from lms_platform.http import ApiModel
+
+Role = Literal["STUDENT", "INSTRUCTOR", "ADMIN"]
+UserStatus = Literal["ACTIVE", "SUSPENDED"]
+
+# Limits keep hashing cost bounded and reject what no person types.
+Password = Annotated[str, Field(min_length=12, max_length=128)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
+Slug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+# A plain shape check: deliverability is proven by mail, not by a regex or a DNS lookup.
+Email = Annotated[
+    str,
+    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    AfterValidator(_lower),
+]
+
+
+class RegisterUser(ApiModel):
+    email: Email
+    password: Password
+    display_name: DisplayName
+
+
+class Login(ApiModel):
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class AccessToken(ApiModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
+    expires_in: int
+
+
+class Profile(ApiModel):
+    display_name: str
+    avatar_url: str | None = None
+    bio: str | None = None
+
+
+class User(ApiModel):
+    id: uuid.UUID
+    email: str
+    status: UserStatus
+    roles: list[Role]
+    profile: Profile
+    created_at: datetime
+    updated_at: datetime
+
+
+class UpdateProfile(ApiModel):
+    display_name: DisplayName | None = None
+    avatar_url: HttpUrl | None = None
+    bio: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class UpdateUser(ApiModel):
+    status: UserStatus
+
+
+class UserPage(ApiModel):
+    items: list[User]
+    limit: int
+    offset: int
+    next_offset: int | None
+
+
+class CreateOrganization(ApiModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    slug: Slug
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class UpdateOrganization(ApiModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    slug: Slug | None = None
+    settings: dict[str, Any] | None = None
+
+
+class Organization(ApiModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    settings: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationPage(ApiModel):
+    items: list[Organization]
+    limit: int
+    offset: int
+    next_offset: int | None

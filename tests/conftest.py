@@ -1,0 +1,163 @@
+"""Shared fixtures: a real PostgreSQL (embedded unless LMS_DATABASE_URL is set), every
+service migrated, an in-process moto server for AWS, and a local signing key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.registry import SERVICES
+from lms_platform import auth, topology
+from lms_platform.aws import client, reset_clients
+from lms_platform.db import open_connection, params_from_url, reset_databases
+from lms_platform.settings import reset_settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
+    given = os.environ.get("LMS_DATABASE_URL")
+    if given:
+        yield _fresh_database(given)
+        return
+    from lms_local.postgres import start_embedded
+
+    url, server = start_embedded(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield url
+    reset_databases()
+    server.cleanup()
+
+
+def _fresh_database(url: str) -> str:
+    """A database of its own on the given server, so tests never touch real data."""
+    name = f"lms_test_{secrets.token_hex(4)}"
+    connection = open_connection(params_from_url(url))
+    try:
+        connection.run(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    head, _, tail = url.partition("?")
+    base = head.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{tail}" if tail else "")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def platform_env(
+    admin_url: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The environment a deployed function would have, pointing at the test's PostgreSQL
+    and moto; every service migrated."""
+    from lms_platform.migrations import migrate
+
+    key_file = auth.ensure_key_file(tmp_path_factory.mktemp("keys") / "signing-key.pem")
+    env = {
+        "LMS_DATABASE_URL": admin_url,
+        "LMS_SIGNING_KEY_FILE": str(key_file),
+        "LMS_CURSOR_KEY": secrets.token_hex(32),
+        "LMS_JWT_ISSUER": "http://127.0.0.1:3000",
+        "LMS_JWT_AUDIENCE": "lms-api",
+        "LMS_EVENT_BUS_NAME": topology.EVENT_BUS,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    _reset_caches()
+    migrate(admin_url, list(SERVICES), {})
+    client("events").create_event_bus(Name=topology.EVENT_BUS)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    _reset_caches()
+
+
+def _reset_caches() -> None:
+    reset_databases()
+    reset_settings()
+    reset_clients()
+    auth.signing_key.cache_clear()
+    from lms_platform import pagination
+
+    pagination._key.cache_clear()
+
+
+@pytest.fixture
+def db_clean(platform_env: dict[str, str], admin_url: str) -> Iterator[None]:
+    """Every service's tables emptied (reference rows such as roles kept) before the test."""
+    _truncate_all(admin_url)
+    yield
+
+
+_KEEP = {("lms_user", "roles"), ("lms_user", "alembic_version")}
+
+
+def _truncate_all(admin_url: str) -> None:
+    connection = open_connection(params_from_url(admin_url))
+    try:
+        rows = connection.run(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(:s)",
+            s=[s.schema for s in SERVICES],
+        )
+        tables = [
+            f'"{schema}"."{table}"'
+            for schema, table in rows
+            if (schema, table) not in _KEEP and table != "alembic_version"
+        ]
+        if tables:
+            connection.run(f"TRUNCATE {', '.join(tables)} CASCADE")
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def event_log(platform_env: dict[str, str]) -> Iterator[Any]:
+    """A queue subscribed to everything on the bus: what the services published."""
+    from tests.support import EventLog
+
+    log = EventLog.create(client("events"), client("sqs"))
+    yield log
+    log.delete()
+
+
+@pytest.fixture
+def admin_sql(admin_url: str) -> Iterator[Any]:
+    """A superuser connection, for asserting on rows directly."""
+    connection = open_connection(params_from_url(admin_url))
+    yield connection
+    connection.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if root / "integration" in path.parents or root / "handlers" in path.parents:
+            item.add_marker(pytest.mark.integration)
