@@ -145,7 +145,9 @@ _HANDLER_COLD = textwrap.dedent(
 )
 
 
-def _event(method: str, path: str, *, body: Any = None, claims: dict[str, str] | None = None):
+def _event(
+    method: str, path: str, *, body: Any = None, claims: dict[str, str] | None = None
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "http": {
             "method": method,

@@ -27,7 +27,7 @@ def start_embedded(data_dir: Path, cleanup_mode: str | None = "stop") -> tuple[s
         ) from error
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
+    server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
     info = server.get_postmaster_info()
     socket_dir = Path(str(info.socket_dir))
     socket = socket_dir / f".s.PGSQL.{info.port or 5432}"

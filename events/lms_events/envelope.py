@@ -45,7 +45,8 @@ class Envelope(CamelModel, Generic[D]):
     def wrap(
         cls, data: D, *, aggregate_id: object, correlation_id: str | None = None
     ) -> Envelope[D]:
-        return Envelope[type(data)](  # type: ignore[misc]
+        model: Any = Envelope[type(data)]  # type: ignore[misc]
+        return model(  # type: ignore[no-any-return]
             event_id=uuid.uuid4(),
             event_type=data.event_type,
             event_version=data.event_version,

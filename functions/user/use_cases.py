@@ -187,7 +187,7 @@ def set_status(caller: Principal, user_id: uuid.UUID, status: str) -> User:
             raise UserNotFound(f"no user {user_id}")
         if uow.execute(store.SET_STATUS, id=user_id, status=status):
             uow.outbox.add(
-                events.UserStatusChanged(user_id=user_id, status=status, changed_by=caller.user_id),  # type: ignore[arg-type]
+                events.UserStatusChanged(user_id=user_id, status=status, changed_by=caller.user_id),
                 aggregate_id=user_id,
             )
         row = uow.fetch_one(store.USER_BY_ID, id=user_id)
@@ -210,7 +210,7 @@ def assign_role(caller: Principal | None, user_id: uuid.UUID, role: str) -> User
                 events.RoleAssigned(
                     user_id=user_id,
                     role=role,
-                    assigned_by=caller.user_id if caller else None,  # type: ignore[arg-type]
+                    assigned_by=caller.user_id if caller else None,
                 ),
                 aggregate_id=user_id,
             )
@@ -232,7 +232,7 @@ def revoke_role(caller: Principal, user_id: uuid.UUID, role: str) -> User:
         if uow.execute(store.REVOKE_ROLE, user_id=user_id, role=role):
             uow.execute(store.TOUCH_USER, id=user_id)
             uow.outbox.add(
-                events.RoleRevoked(user_id=user_id, role=role, revoked_by=caller.user_id),  # type: ignore[arg-type]
+                events.RoleRevoked(user_id=user_id, role=role, revoked_by=caller.user_id),
                 aggregate_id=user_id,
             )
         row = uow.fetch_one(store.USER_BY_ID, id=user_id)

@@ -163,7 +163,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     """The resolver every service uses: validation on, every error a problem document."""
     app = APIGatewayHttpResolver(enable_validation=True)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(error: RequestValidationError) -> Response[str]:
         errors = _field_errors(error)
         if any(e["type"] == "json_invalid" for e in errors):
@@ -172,7 +172,7 @@ def make_resolver() -> APIGatewayHttpResolver:
             422, "Invalid request", "the request does not match the expected shape", errors=errors
         )
 
-    @app.exception_handler(Problem)
+    @app.exception_handler(Problem)  # type: ignore[untyped-decorator]
     def _problem(error: Problem) -> Response[str]:
         return problem_response(error.status, error.title, error.detail, **error.extensions)
 
@@ -180,7 +180,7 @@ def make_resolver() -> APIGatewayHttpResolver:
     def _no_route(_: Exception) -> Response[str]:
         return problem_response(404, "Not found", "no such route")
 
-    @app.exception_handler(Exception)
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unhandled error")
         return problem_response(500, "Internal server error")

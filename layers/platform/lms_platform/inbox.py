@@ -99,7 +99,7 @@ class EventConsumer:
     def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
         """The Lambda entry point for an SQS event source with ReportBatchItemFailures."""
         processor = BatchProcessor(event_type=EventType.SQS)
-        return process_partial_response(
+        return process_partial_response(  # type: ignore[return-value]
             event=event,
             record_handler=self.record_handler,
             processor=processor,

@@ -77,7 +77,7 @@ def provision(connection: sa.Connection, service: Service, login: RoleLogin) -> 
         connection.execute(sa.text(f'ALTER ROLE "{role}" LOGIN PASSWORD {quoted}'))
     connection.execute(sa.text(f'ALTER ROLE "{role}" SET search_path = "{schema}"'))
     # Timestamps leave the database in UTC, whatever the server's default.
-    connection.execute(sa.text(f'ALTER ROLE "{role}" SET timezone = \'UTC\''))
+    connection.execute(sa.text(f"ALTER ROLE \"{role}\" SET timezone = 'UTC'"))
     connection.execute(sa.text(f'REVOKE ALL ON SCHEMA public FROM "{role}"'))
     connection.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
 

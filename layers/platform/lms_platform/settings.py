@@ -65,7 +65,7 @@ def _from_environment() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     known = Settings.model_fields
-    return Settings(**{k: v for k, v in _from_environment().items() if k in known})  # type: ignore[arg-type]
+    return Settings(**{k: v for k, v in _from_environment().items() if k in known})
 
 
 def reset_settings() -> None:
