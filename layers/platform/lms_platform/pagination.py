@@ -50,6 +50,11 @@ def decode_cursor(scope: str, cursor: str) -> list[Any]:
         raw = decode_base64url(cursor)
     except (ValueError, TypeError) as error:
         raise BadRequest("the cursor is malformed") from error
+    # base64 decoding forgives stray characters, surplus padding and the unused bits of
+    # the last character, so many strings decode to one signed payload: only the exact
+    # string this module made is a cursor.
+    if encode_base64url(raw) != cursor:
+        raise BadRequest("the cursor is malformed")
     mac, payload = raw[:_MAC_BYTES], raw[_MAC_BYTES:]
     expected = hmac.new(_key(), payload, hashlib.sha256).digest()[:_MAC_BYTES]
     if len(mac) != _MAC_BYTES or not hmac.compare_digest(mac, expected):
