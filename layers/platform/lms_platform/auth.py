@@ -199,11 +199,13 @@ def jwks() -> dict[str, list[dict[str, str]]]:
 
 def openid_configuration() -> dict[str, Any]:
     settings = get_settings()
-    issuer = settings.jwt_issuer.rstrip("/")
+    # The issuer exactly as tokens carry it in ``iss``: verifiers compare the two as strings.
+    issuer = settings.jwt_issuer
+    base = issuer.rstrip("/")
     return {
         "issuer": issuer,
-        "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "token_endpoint": f"{issuer}/auth/login",
+        "jwks_uri": f"{base}/.well-known/jwks.json",
+        "token_endpoint": f"{base}/auth/login",
         "id_token_signing_alg_values_supported": list(ALLOWED_ALGORITHMS),
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
