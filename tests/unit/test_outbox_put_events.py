@@ -1,0 +1,120 @@
+"""PutEvents from the outbox, against moto: batches of ten, success read entry by entry."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lms_platform import aws
+from lms_platform.outbox import PUT_EVENTS_MAX_ENTRIES, put_events
+
+Entry = tuple[uuid.UUID, str, str, str]
+
+
+@pytest.fixture
+def bus(env: pytest.MonkeyPatch, moto_endpoint: str) -> Iterator[str]:
+    """An event bus of this test's own in the moto server, and the settings pointing at it."""
+    name = f"unit-{uuid.uuid4().hex[:8]}"
+    env.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    env.setenv("AWS_ACCESS_KEY_ID", "testing")
+    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    env.setenv("LMS_EVENT_BUS_NAME", name)
+    aws.client("events").create_event_bus(Name=name)
+    yield name
+    aws.client("events").delete_event_bus(Name=name)
+
+
+@pytest.fixture
+def put_events_calls(bus: str) -> Iterator[list[list[dict[str, Any]]]]:
+    """The Entries of every PutEvents call the real (moto-bound) client makes."""
+    calls: list[list[dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(list(params["Entries"]))
+
+    hooks = aws.client("events").meta.events
+    hooks.register("provide-client-params.events.PutEvents", record)
+    yield calls
+    hooks.unregister("provide-client-params.events.PutEvents", record)
+
+
+def _entries(count: int) -> list[Entry]:
+    return [
+        (uuid.uuid4(), "lms.user", "UserRegistered", json.dumps({"n": n})) for n in range(count)
+    ]
+
+
+def _failing_entries(real_put_events: Any, failing: set[int]) -> Any:
+    """The real PutEvents, except that the answer marks the entries at these positions of
+    each call as failed, as EventBridge does when it errs on some entries of a call."""
+
+    def put_events(**kwargs: Any) -> dict[str, Any]:
+        response = real_put_events(**kwargs)
+        for position in failing:
+            if position < len(response["Entries"]):
+                response["Entries"][position] = {
+                    "ErrorCode": "InternalFailure",
+                    "ErrorMessage": "simulated failure of one entry",
+                }
+        response["FailedEntryCount"] = sum(1 for e in response["Entries"] if "ErrorCode" in e)
+        return response
+
+    return put_events
+
+
+def test_twenty_three_entries_go_out_in_three_calls_of_at_most_ten(
+    bus: str, put_events_calls: list[list[dict[str, Any]]]
+) -> None:
+    # Given 23 events to publish
+    entries = _entries(23)
+    # When they are put on the bus
+    accepted = put_events(entries)
+    # Then three calls were made, none over EventBridge's limit of ten, in order
+    assert [len(call) for call in put_events_calls] == [10, 10, 3]
+    assert PUT_EVENTS_MAX_ENTRIES == 10
+    sent = [e for call in put_events_calls for e in call]
+    assert [json.loads(e["Detail"]) for e in sent] == [{"n": n} for n in range(23)]
+    assert {e["EventBusName"] for e in sent} == {bus}
+    assert {(e["Source"], e["DetailType"]) for e in sent} == {("lms.user", "UserRegistered")}
+    # And every entry counts as accepted
+    assert accepted == [event_id for event_id, *_ in entries]
+
+
+def test_exactly_ten_entries_are_one_call(put_events_calls: list[list[dict[str, Any]]]) -> None:
+    put_events(_entries(10))
+    assert [len(call) for call in put_events_calls] == [10]
+
+
+def test_nothing_to_send_makes_no_call(put_events_calls: list[list[dict[str, Any]]]) -> None:
+    assert put_events([]) == []
+    assert put_events_calls == []
+
+
+def test_only_the_entries_the_bus_accepted_count_as_published(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bus that fails the third entry of every call while accepting the call itself
+    real = aws.client("events")
+    monkeypatch.setattr(real, "put_events", _failing_entries(real.put_events, {2}))
+    entries = _entries(12)
+    # When 12 entries are put (two calls: entries 3 and 13 are each call's third)
+    accepted = put_events(entries)
+    # Then all but the two failed ones are reported published, the failed ones left out
+    ids = [event_id for event_id, *_ in entries]
+    assert accepted == [i for n, i in enumerate(ids) if n not in (2, 12)]
+
+
+def test_a_bus_that_does_not_exist_fails_the_call(bus: str, env: pytest.MonkeyPatch) -> None:
+    # Given settings naming a bus that is not there
+    from lms_platform.settings import reset_settings
+
+    env.setenv("LMS_EVENT_BUS_NAME", "no-such-bus")
+    reset_settings()
+    # When / Then the error reaches the caller (the outbox keeps the rows for the relay)
+    with pytest.raises(Exception, match="does not exist"):
+        put_events(_entries(1))
