@@ -161,3 +161,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = Path(str(item.fspath))
         if root / "integration" in path.parents or root / "handlers" in path.parents:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture
+def override_env(platform_env: dict[str, str]) -> Iterator[Any]:
+    """``override_env(NAME, value)`` changes one variable of the platform environment for
+    this test (settings re-read at once); everything is restored when the test ends."""
+    saved: dict[str, str | None] = {}
+
+    def override(name: str, value: str) -> None:
+        saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+        reset_settings()
+
+    yield override
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_settings()

@@ -113,10 +113,14 @@ def claims_of(token: str) -> dict[str, Any]:
     from lms_platform.settings import get_settings
 
     s = get_settings()
-    return auth.verify_token(token, auth.jwks()["keys"], issuer=s.jwt_issuer, audience=s.jwt_audience)
+    return auth.verify_token(
+        token, auth.jwks()["keys"], issuer=s.jwt_issuer, audience=s.jwt_audience
+    )
 
 
-def as_caller(user_id: uuid.UUID | str, *roles: str, email: str = "x@example.com") -> dict[str, Any]:
+def as_caller(
+    user_id: uuid.UUID | str, *roles: str, email: str = "x@example.com"
+) -> dict[str, Any]:
     return {"sub": str(user_id), "roles": " ".join(roles), "email": email}
 
 
@@ -175,3 +179,14 @@ class EventLog:
         self.events.remove_targets(Rule=self.name, EventBusName=topology.EVENT_BUS, Ids=["log"])
         self.events.delete_rule(Name=self.name, EventBusName=topology.EVENT_BUS)
         self.sqs.delete_queue(QueueUrl=self.queue_url)
+
+
+def scalar(admin_sql: Any, sql: str, **params: Any) -> Any:
+    """The first value of a query run on the admin connection (for assertions on rows)."""
+    rows = admin_sql.run(sql, **params)
+    return rows[0][0] if rows else None
+
+
+def row_counts(admin_sql: Any, *tables: str) -> dict[str, int]:
+    """``{table: rows}`` for schema-qualified tables: a snapshot to prove nothing changed."""
+    return {t: int(scalar(admin_sql, f"SELECT count(*) FROM {t}")) for t in tables}
