@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lms_events import user
+from lms_events import course, enrollment, user
 from lms_events.envelope import Envelope, EventData
 
-ALL_EVENTS: tuple[type[EventData], ...] = (*user.EVENTS,)
+ALL_EVENTS: tuple[type[EventData], ...] = (*user.EVENTS, *course.EVENTS, *enrollment.EVENTS)
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
