@@ -3,10 +3,11 @@ the tests iterate over this tuple; a service joins the product by being listed h
 
 from __future__ import annotations
 
+from functions.course.service import SERVICE as COURSE
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER,)
+SERVICES: tuple[Service, ...] = (USER, COURSE)
 
 
 def service(name: str) -> Service:

@@ -1,0 +1,18 @@
+"""POST /courses/{courseId}/archive: out of the catalog."""
+
+import uuid
+
+from functions.course import use_cases
+from functions.course.models import Course
+from functions.course.service import SERVICE
+from lms_platform.http import current_principal
+
+api = SERVICE.endpoint(__name__)
+
+
+@api.handle
+def archive_course(course_id: uuid.UUID) -> Course:
+    return use_cases.archive(current_principal(), course_id)
+
+
+handler = api.handler

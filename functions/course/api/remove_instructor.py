@@ -1,0 +1,18 @@
+"""DELETE /courses/{courseId}/instructors/{userId}: a user no longer teaches the course."""
+
+import uuid
+
+from functions.course import use_cases
+from functions.course.models import CourseInstructors
+from functions.course.service import SERVICE
+from lms_platform.http import current_principal
+
+api = SERVICE.endpoint(__name__)
+
+
+@api.handle
+def remove_instructor(course_id: uuid.UUID, user_id: uuid.UUID) -> CourseInstructors:
+    return use_cases.remove_instructor(current_principal(), course_id, user_id)
+
+
+handler = api.handler

@@ -1,0 +1,98 @@
+"""The Course service: courses, their modules and lessons, and who teaches them."""
+
+from __future__ import annotations
+
+from lms_events import course as events
+from lms_platform.service import Route, Service
+
+SERVICE = Service(
+    name="course",
+    routes=(
+        Route("POST", "/courses", "create_course", status=201, summary="Create a draft course"),
+        Route(
+            "GET",
+            "/courses",
+            "list_courses",
+            public=True,
+            summary="The catalog: published courses, newest first, a page at a time",
+        ),
+        Route(
+            "GET",
+            "/courses/{courseId}",
+            "get_course",
+            summary="One course (by id or slug) with its modules and lessons in order",
+        ),
+        Route("PATCH", "/courses/{courseId}", "update_course", summary="Change a course"),
+        Route("POST", "/courses/{courseId}/publish", "publish_course", summary="Publish a course"),
+        Route("POST", "/courses/{courseId}/archive", "archive_course", summary="Archive a course"),
+        Route(
+            "PUT",
+            "/courses/{courseId}/instructors/{userId}",
+            "assign_instructor",
+            summary="Make a user an instructor of the course",
+        ),
+        Route(
+            "DELETE",
+            "/courses/{courseId}/instructors/{userId}",
+            "remove_instructor",
+            summary="Remove an instructor from the course",
+        ),
+        Route(
+            "POST",
+            "/courses/{courseId}/modules",
+            "add_module",
+            status=201,
+            summary="Add a module",
+        ),
+        Route(
+            "PUT",
+            "/courses/{courseId}/modules/order",
+            "reorder_modules",
+            summary="Put the course's modules in a new order",
+        ),
+        Route(
+            "PATCH",
+            "/courses/{courseId}/modules/{moduleId}",
+            "rename_module",
+            summary="Rename a module",
+        ),
+        Route(
+            "DELETE",
+            "/courses/{courseId}/modules/{moduleId}",
+            "remove_module",
+            summary="Remove a module and its lessons",
+        ),
+        Route(
+            "POST",
+            "/courses/{courseId}/modules/{moduleId}/lessons",
+            "add_lesson",
+            status=201,
+            summary="Add a lesson to a module",
+        ),
+        Route(
+            "PUT",
+            "/courses/{courseId}/modules/{moduleId}/lessons/order",
+            "reorder_lessons",
+            summary="Put a module's lessons in a new order",
+        ),
+        Route(
+            "PATCH",
+            "/courses/{courseId}/lessons/{lessonId}",
+            "update_lesson",
+            summary="Change a lesson",
+        ),
+        Route(
+            "DELETE",
+            "/courses/{courseId}/lessons/{lessonId}",
+            "remove_lesson",
+            summary="Remove a lesson",
+        ),
+        Route(
+            "POST",
+            "/courses/{courseId}/lessons/{lessonId}/move",
+            "move_lesson",
+            summary="Move a lesson within its module or to another module",
+        ),
+    ),
+    publishes=events.EVENTS,
+)
