@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import urllib.parse
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ def start_embedded(data_dir: Path, cleanup_mode: str | None = "stop") -> tuple[s
     ``lms_platform.db.params_from_url`` reads.
     """
     try:
-        import pgserver
+        pgserver = _import_pgserver()
     except ImportError as error:  # pgserver has no wheel for this Python or platform
         raise RuntimeError(
             "the embedded PostgreSQL (pgserver) is not installed for this Python; "
@@ -27,13 +30,74 @@ def start_embedded(data_dir: Path, cleanup_mode: str | None = "stop") -> tuple[s
         ) from error
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)  # type: ignore[attr-defined]
+    _forget_dead_handles(data_dir)
+    server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode)
     info = server.get_postmaster_info()
     socket_dir = Path(str(info.socket_dir))
     socket = socket_dir / f".s.PGSQL.{info.port or 5432}"
     base = "postgresql://postgres@/{db}?unix_sock=" + urllib.parse.quote(str(socket), safe="/")
     _ensure_database(base.format(db="postgres"), DATABASE)
     return base.format(db=DATABASE), server
+
+
+def _import_pgserver() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its
+        # fallback folder serves pgserver's lock just as well.
+        warnings.simplefilter("ignore")
+        import pgserver
+        import pgserver.postgres_server
+        import pgserver.utils
+    return pgserver
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop the handles of processes that died without letting go (kill -9, a crash).
+
+    pgserver stops the server when its last handle is released; a dead process's handle
+    is never released, and the server would then outlive every later run.
+    """
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import DiskList
+
+    handles = data_dir / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with PostgresServer._lock:
+        pids = DiskList(handles)
+        for pid in pids.get():
+            if not _alive(pid):
+                pids.get_and_remove(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop a server left running on ``data_dir`` (before its folder is deleted)."""
+    try:
+        _import_pgserver()
+    except ImportError:
+        return False
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(data_dir) if data_dir.exists() else None
+    process = info.process if info is not None else None
+    if process is None or not process.is_running():
+        return False
+    process.send_signal(signal.SIGINT)  # PostgreSQL's "fast" shutdown: clients are cut off
+    try:
+        process.wait(10)
+    except Exception:
+        process.kill()
+    return True
 
 
 def _ensure_database(admin_url: str, name: str) -> None:
