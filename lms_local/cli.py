@@ -1,0 +1,247 @@
+"""The ``lms`` command: run the product locally and look after its state.
+
+    lms [run] [--port N]        everything on http://127.0.0.1:3000 until Ctrl-C
+    lms create-admin ...        the first administrator (or promote an existing account)
+    lms migrate                 apply every service's migrations
+    lms relay                   publish what every outbox still holds, now
+    lms openapi                 print the API's OpenAPI document
+    lms reset --yes             delete the state folder (database, keys)
+
+The state folder is ``.lms/`` in the current directory (``LMS_STATE_DIR`` or
+``--state-dir`` elsewhere). ``LMS_DATABASE_URL`` uses that PostgreSQL instead of the
+embedded one; ``AWS_ENDPOINT_URL`` uses that endpoint (LocalStack) instead of moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from lms_local.environment import Environment, LocalConfig
+
+logger = logging.getLogger("lms")
+
+_QUIET = ("werkzeug", "botocore", "boto3", "urllib3", "alembic", "pgserver", "moto")
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("lms_platform.migrations").setLevel(logging.WARNING)
+
+
+def _services() -> tuple[Any, ...]:
+    from functions.registry import SERVICES
+
+    return SERVICES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lms",
+        description="The LMS backend on this machine: gateway, functions, database, AWS emulator.",
+    )
+    parser.add_argument("--state-dir", help="the state folder (default: $LMS_STATE_DIR or ./.lms)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run everything until Ctrl-C (the default)")
+    run.add_argument("--port", type=int, help="the gateway's port (default: $LMS_PORT or 3000)")
+
+    admin = commands.add_parser(
+        "create-admin", help="create the first administrator, or make an account one"
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--display-name", required=True)
+    secret = admin.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password", help="the password (visible to other users of this machine: prefer a prompt)"
+    )
+    secret.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+
+    commands.add_parser("migrate", help="apply every service's database migrations")
+    commands.add_parser("relay", help="publish every outbox's unpublished events now")
+
+    openapi = commands.add_parser("openapi", help="print the API's OpenAPI document")
+    openapi.add_argument("--port", type=int, help="the gateway port the document names")
+
+    reset = commands.add_parser("reset", help="delete the state folder: database, keys")
+    reset.add_argument("--yes", action="store_true", help="really delete it")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    command = args.command or "run"
+    config = LocalConfig.from_environment(
+        port=getattr(args, "port", None), state_dir=args.state_dir
+    )
+    handlers = {
+        "run": _run,
+        "create-admin": _create_admin,
+        "migrate": _migrate,
+        "relay": _relay,
+        "openapi": _openapi,
+        "reset": _reset,
+    }
+    try:
+        return handlers[command](config, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def _run(config: LocalConfig, _args: argparse.Namespace) -> int:
+    from lms_local.runtime import run
+
+    return run(config, _services())
+
+
+def _joined_environment(config: LocalConfig, *, aws: bool) -> Environment:
+    """The database (and AWS side) of the running ``lms run``, or the state folder's own."""
+    running = config.state.running()
+    environment = Environment(config)
+    environment.start_database(running)
+    if aws:
+        environment.start_aws(serve=False, running=running)
+    environment.configure(jwt_issuer=running.gateway_url if running else None)
+    return environment
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password is not None:
+        return str(args.password)
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise SystemExit(
+            "lms create-admin: no terminal to ask for the password on; use --password-stdin"
+        )
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise SystemExit("lms create-admin: the passwords differ")
+    return first
+
+
+def _create_admin(config: LocalConfig, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from functions.user.models import RegisterUser
+
+    password = _read_password(args)
+    try:
+        # The same rules as a registration over HTTP (email form, password length ...).
+        command = RegisterUser(email=args.email, password=password, display_name=args.display_name)
+    except ValidationError as error:
+        for problem in error.errors():
+            field = ".".join(str(p) for p in problem.get("loc", ()))
+            print(f"lms create-admin: {field}: {problem.get('msg')}", file=sys.stderr)
+        return 2
+
+    environment = _joined_environment(config, aws=True)
+    try:
+        environment.migrate(_services())
+        from functions.user.use_cases import create_admin
+        from lms_platform.http import Problem
+
+        try:
+            user = create_admin(command.email, command.password, command.display_name)
+        except Problem as error:
+            print(f"lms create-admin: {error.detail or error.title}", file=sys.stderr)
+            return 1
+        print(f"{user.email} is an administrator (id {user.id}, roles {' '.join(user.roles)})")
+        if environment.events_deferred:
+            print(
+                "lms run is not running: the account's events wait in the outbox and are "
+                "published when it starts."
+            )
+        return 0
+    finally:
+        environment.close()
+
+
+def _migrate(config: LocalConfig, _args: argparse.Namespace) -> int:
+    environment = _joined_environment(config, aws=False)
+    try:
+        services = _services()
+        environment.migrate(services)
+        for service in services:
+            print(f"{service.name}: schema {service.schema} is up to date")
+        return 0
+    finally:
+        environment.close()
+
+
+def _relay(config: LocalConfig, _args: argparse.Namespace) -> int:
+    from lms_local.relay import sweep
+
+    environment = _joined_environment(config, aws=True)
+    try:
+        if environment.events_deferred:
+            print(
+                "lms relay: no lms run is running and AWS_ENDPOINT_URL is not set, so there "
+                "is no bus to publish to; lms run publishes the outboxes when it starts.",
+                file=sys.stderr,
+            )
+            return 1
+        published = sweep(_services(), grace_seconds=0)
+        for name, count in published.items():
+            print(f"{name}: published {count} event{'s' if count != 1 else ''}")
+        return 0
+    finally:
+        environment.close()
+
+
+def _openapi(config: LocalConfig, _args: argparse.Namespace) -> int:
+    from lms_platform.openapi import build_document
+
+    document = build_document(_services(), server_url=config.gateway_url)
+    json.dump(document, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _reset(config: LocalConfig, args: argparse.Namespace) -> int:
+    from lms_local.postgres import stop_embedded
+
+    state = config.state
+    if not state.root.exists():
+        print(f"nothing to delete: {state.root} does not exist")
+        return 0
+    running = state.running()
+    if running is not None:
+        print(
+            f"lms reset: lms run is using {state.root} (pid {running.pid}); stop it first",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.yes:
+        print(
+            f"lms reset would delete {state.root} (the embedded database, the signing and "
+            "cursor keys); run `lms reset --yes` to do it.",
+            file=sys.stderr,
+        )
+        return 1
+    stop_embedded(state.pg_data)
+    state.delete()
+    print(f"deleted {state.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
