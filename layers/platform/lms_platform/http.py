@@ -210,9 +210,9 @@ class Endpoint:
 
     def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
         """The Lambda handler: size limit, principal and correlation id, then the route."""
-        too_large = _body_too_large(event)
-        if too_large is not None:
-            return too_large
+        refused = _unreadable_body(event) or _body_too_large(event)
+        if refused is not None:
+            return refused
         request = event.get("requestContext") or {}
         claims = ((request.get("authorizer") or {}).get("jwt") or {}).get("claims")
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -237,6 +237,34 @@ def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable
         status_code=route.status,
         security=None if route.public else [{"bearerAuth": []}],
     )(function)
+
+
+def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A 400 for a body that is not UTF-8 text: API Gateway base64-encodes bytes that are
+    not, and decoding them inside the resolver would fail as an unexpected error (500)."""
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        if event.get("isBase64Encoded"):
+            base64.b64decode(body.encode()).decode()  # as powertools will decode it
+        else:
+            body.encode()  # a lone surrogate cannot be encoded
+    except ValueError:  # binascii.Error, UnicodeDecodeError and UnicodeEncodeError
+        return {
+            "statusCode": HTTPStatus.BAD_REQUEST,
+            "headers": {"Content-Type": PROBLEM_JSON},
+            "body": json.dumps(
+                {
+                    "type": "about:blank",
+                    "title": "Malformed body",
+                    "status": 400,
+                    "detail": "the request body is not UTF-8 text",
+                }
+            ),
+            "isBase64Encoded": False,
+        }
+    return None
 
 
 def _body_too_large(event: dict[str, Any]) -> dict[str, Any] | None:
