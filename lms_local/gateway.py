@@ -98,7 +98,8 @@ class RouteTable:
         return iter((t.service, t.route) for t in self._templates)
 
     def lookup(self, method: str, raw_path: str) -> Lookup:
-        segments = raw_path.strip("/").split("/") if raw_path not in ("", "/") else []
+        # A trailing slash is a segment of its own (empty), so /things/ is not /things.
+        segments = raw_path[1:].split("/") if raw_path not in ("", "/") else []
         matches = []
         for template in self._templates:
             parameters = template.match(segments)
