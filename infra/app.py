@@ -63,7 +63,9 @@ def build(app: cdk.App, services: tuple[Service, ...] = SERVICES) -> tuple[DataS
 
 
 def main() -> None:
-    app = cdk.App(context=committed_context())
+    # The CDK CLI names the output folder (CDK_OUTDIR); run alone, the app writes cdk.out/.
+    outdir = None if os.environ.get("CDK_OUTDIR") else str(REPO / "cdk.out")
+    app = cdk.App(context=committed_context(), outdir=outdir)
     build(app)
     app.synth()
 

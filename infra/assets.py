@@ -44,8 +44,6 @@ PIP_PLATFORM = "manylinux2014_aarch64"
 # Bump when the bundling steps change, so every asset is rebuilt once.
 BUILD_VERSION = "1"
 
-# Provided by the Lambda Python runtime; not worth ~20 MB in every function's layer.
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache")
 
 
@@ -93,17 +91,14 @@ def bytecode_python() -> str | None:
 
 
 def runtime_requirements() -> list[str]:
-    """The project's runtime dependencies (pyproject), less what the runtime provides."""
+    """The project's runtime dependencies (pyproject).
+
+    boto3 is included although the runtime has one: the layer comes first on sys.path,
+    so a dependency resolved without it (python-dateutil) would shadow the runtime
+    botocore's; resolved together, the set is consistent and the SDK version is ours.
+    """
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    requirements: list[str] = project["dependencies"]
-    return [r for r in requirements if _distribution(r) not in RUNTIME_PROVIDED]
-
-
-def _distribution(requirement: str) -> str:
-    name = requirement
-    for stop in "[<>=!~ ;":
-        name = name.split(stop, 1)[0]
-    return name.strip().lower()
+    return list(project["dependencies"])
 
 
 def _files(copies: Iterable[Copy]) -> Iterable[tuple[str, Path]]:
