@@ -60,13 +60,18 @@ class Runtime:
             ) from error
         gateway_url = self.server.url
 
+        step = _Stopwatch()
         environment.start_database()
+        step("database")
         environment.start_aws(serve=True)
         environment.configure(jwt_issuer=gateway_url)
+        step("AWS endpoint")
         environment.migrate(self.services)
+        step("migrations")
         feeds = environment.provision(self.services)
-        swept = time.perf_counter()
-        log_sweep(sweep(self.services, grace_seconds=0), (time.perf_counter() - swept) * 1000)
+        step("bus, queues, rules, bucket")
+        log_sweep(sweep(self.services, grace_seconds=0), step.elapsed_ms())
+        step("first relay sweep")
 
         from lms_platform import auth
         from lms_platform.aws import client
@@ -156,6 +161,20 @@ class Runtime:
                 "Ctrl-C stops.",
             ]
         )
+
+
+class _Stopwatch:
+    """Debug timings of the start-up steps (``lms -v run``)."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self._last) * 1000
+
+    def __call__(self, what: str) -> None:
+        logger.debug("%s ready in %.0f ms", what, self.elapsed_ms())
+        self._last = time.perf_counter()
 
 
 def run(config: LocalConfig, services: tuple[Service, ...]) -> int:
