@@ -175,3 +175,17 @@ def test_the_migration_runs_on_deployment_before_the_service_functions(synth: Sy
 def _bus_id(synth: Synth) -> str:
     (bus_id,) = synth.resources("AWS::Events::EventBus")
     return bus_id
+
+
+def test_only_login_and_jwks_may_read_the_signing_key(synth: Synth) -> None:
+    # login signs tokens, jwks publishes the public key; openid_configuration only names
+    # the issuer and the JWKS URL, so it is not given the key.
+    readers = {
+        f"{service.name}.{route.name}"
+        for service, route in DECLARED_ROUTES
+        if "LMS_SIGNING_KEY_SECRET_ARN"
+        in function_by_handler(synth, service.handler_path(route))[1]["Properties"]["Environment"][
+            "Variables"
+        ]
+    }
+    assert readers == {"user.login", "user.jwks"}
