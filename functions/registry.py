@@ -4,10 +4,11 @@ the tests iterate over this tuple; a service joins the product by being listed h
 from __future__ import annotations
 
 from functions.course.service import SERVICE as COURSE
+from functions.enrollment.service import SERVICE as ENROLLMENT
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER, COURSE)
+SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT)
 
 
 def service(name: str) -> Service:

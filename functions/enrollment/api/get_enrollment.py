@@ -1,0 +1,18 @@
+"""GET /enrollments/{enrollmentId}: one enrollment with each lesson's progress."""
+
+import uuid
+
+from functions.enrollment import use_cases
+from functions.enrollment.models import Enrollment
+from functions.enrollment.service import SERVICE
+from lms_platform.http import current_principal
+
+api = SERVICE.endpoint(__name__)
+
+
+@api.handle
+def get_enrollment(enrollment_id: uuid.UUID) -> Enrollment:
+    return use_cases.get_enrollment(current_principal(), enrollment_id)
+
+
+handler = api.handler

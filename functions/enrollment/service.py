@@ -1,0 +1,52 @@
+"""The Enrollment service: who takes which course, and how far they have come."""
+
+from __future__ import annotations
+
+from lms_events import course as course_events
+from lms_events import enrollment as events
+from lms_platform.service import Route, Service
+
+SERVICE = Service(
+    name="enrollment",
+    routes=(
+        Route(
+            "POST",
+            "/courses/{courseId}/enrollments",
+            "enroll",
+            status=201,
+            summary="Enroll the caller in a published course",
+        ),
+        Route(
+            "GET",
+            "/courses/{courseId}/enrollments",
+            "list_course_enrollments",
+            summary="A course's enrollments, newest first (its instructors, admins)",
+        ),
+        Route(
+            "GET",
+            "/me/enrollments",
+            "list_my_enrollments",
+            summary="The caller's enrollments, newest first",
+        ),
+        Route(
+            "GET",
+            "/enrollments/{enrollmentId}",
+            "get_enrollment",
+            summary="One enrollment with the progress of each lesson",
+        ),
+        Route(
+            "PUT",
+            "/enrollments/{enrollmentId}/lessons/{lessonId}/completion",
+            "complete_lesson",
+            summary="Mark a lesson done (a repeat changes nothing)",
+        ),
+        Route(
+            "POST",
+            "/enrollments/{enrollmentId}/cancel",
+            "cancel_enrollment",
+            summary="Cancel an enrollment (its owner, admins)",
+        ),
+    ),
+    consumes=course_events.EVENTS,
+    publishes=events.EVENTS,
+)

@@ -1,0 +1,236 @@
+"""The Enrollment service's SQL. Each read is one statement (one round trip once prepared).
+
+Progress is never incremented: ``progress_pct`` is recomputed from rows, as the completed
+lessons that are still in the course over the lessons in the course. An enrollment's
+status follows from the same rows (see ``use_cases`` for the rule and why).
+"""
+
+from __future__ import annotations
+
+from lms_platform.db import Database, database
+
+ROLE = "lms_enrollment"
+
+
+def db() -> Database:
+    return database(ROLE)
+
+
+_ENROLLMENT_COLUMNS = (
+    "e.id, e.user_id, e.course_id, e.status, e.progress_pct, e.completed_at, e.enrolled_at, "
+    "e.updated_at"
+)
+
+# --- the read model of courses (the consumer's) ----------------------------------------------
+
+APPLY_COURSE_HEADER = """
+INSERT INTO courses (id, status, title, slug, version)
+VALUES (:id, :status, :title, :slug, :version)
+ON CONFLICT (id) DO UPDATE SET
+  status = excluded.status, title = excluded.title, slug = excluded.slug,
+  version = excluded.version, updated_at = now()
+WHERE courses.version < excluded.version
+"""
+
+# Takes the course row's lock and says whether this lesson list is newer than the one kept.
+CLAIM_OUTLINE = """
+INSERT INTO courses (id, outline_version) VALUES (:id, :version)
+ON CONFLICT (id) DO UPDATE SET outline_version = excluded.outline_version, updated_at = now()
+WHERE courses.outline_version < excluded.outline_version
+RETURNING id
+"""
+
+REPLACE_LESSONS = """
+WITH listed AS (
+  SELECT lesson_id, position::int AS position
+  FROM unnest(CAST(:lesson_ids AS uuid[])) WITH ORDINALITY AS l(lesson_id, position)
+), gone AS (
+  DELETE FROM course_lessons
+  WHERE course_id = :course_id AND lesson_id <> ALL (CAST(:lesson_ids AS uuid[]))
+)
+INSERT INTO course_lessons (course_id, lesson_id, position)
+SELECT :course_id, lesson_id, position FROM listed
+ON CONFLICT ON CONSTRAINT pk_course_lessons DO UPDATE SET position = excluded.position
+WHERE course_lessons.position <> excluded.position
+"""
+
+APPLY_INSTRUCTOR = """
+INSERT INTO course_instructors (course_id, user_id, active, version)
+VALUES (:course_id, :user_id, :active, :version)
+ON CONFLICT ON CONSTRAINT pk_course_instructors DO UPDATE SET
+  active = excluded.active, version = excluded.version
+WHERE course_instructors.version < excluded.version
+"""
+
+# Enrollments of a course, locked in id order before their progress is recomputed: a
+# completion committed meanwhile is then seen by the recomputation's fresh snapshot.
+LOCK_COURSE_ENROLLMENTS = """
+SELECT id FROM enrollments WHERE course_id = :course_id ORDER BY id FOR UPDATE
+"""
+
+# Progress and status from rows, for the enrollments in {scope}; only rows that change are
+# written. Returns each changed enrollment with the status it had before.
+_RECOMPUTE = """
+WITH total AS (
+  SELECT count(*) AS n FROM course_lessons WHERE course_id = :course_id
+), done AS (
+  SELECT e.id, e.status AS old_status,
+    (SELECT count(*) FROM lesson_progress lp
+     JOIN course_lessons cl ON cl.course_id = e.course_id AND cl.lesson_id = lp.lesson_id
+     WHERE lp.enrollment_id = e.id AND lp.completed_at IS NOT NULL) AS n
+  FROM enrollments e WHERE {scope}
+), computed AS (
+  SELECT d.id, d.old_status,
+    CASE WHEN t.n = 0 THEN 0 ELSE round(100.0 * d.n / t.n, 2) END AS pct,
+    t.n > 0 AND d.n = t.n AS finished
+  FROM done d, total t
+)
+UPDATE enrollments e SET
+  progress_pct = c.pct,
+  status = CASE WHEN e.status = 'CANCELLED' THEN e.status
+                WHEN c.finished THEN 'COMPLETED' ELSE 'ACTIVE' END,
+  completed_at = CASE WHEN e.status = 'CANCELLED' THEN e.completed_at
+                      WHEN c.finished THEN COALESCE(e.completed_at, now()) END,
+  updated_at = now()
+FROM computed c
+WHERE e.id = c.id
+  AND (e.progress_pct <> c.pct
+       OR (e.status <> 'CANCELLED' AND (e.status = 'COMPLETED') <> c.finished))
+RETURNING e.id, e.user_id, e.course_id, e.status, c.old_status, e.progress_pct, e.completed_at
+"""
+RECOMPUTE_COURSE = _RECOMPUTE.format(scope="e.course_id = :course_id")
+RECOMPUTE_ENROLLMENT = _RECOMPUTE.format(scope="e.id = :enrollment_id")
+
+# --- enrolling ------------------------------------------------------------------------------
+
+COURSE_FOR_ENROLLING = """
+SELECT c.id, c.status,
+  (SELECT lesson_id FROM course_lessons cl WHERE cl.course_id = c.id
+   ORDER BY cl.position LIMIT 1) AS first_lesson_id
+FROM courses c WHERE c.id = :course_id
+"""
+
+# A new enrollment, or a cancelled one taken up again; nothing when already enrolled.
+ENROLL = """
+INSERT INTO enrollments (id, user_id, course_id) VALUES (:id, :user_id, :course_id)
+ON CONFLICT ON CONSTRAINT uq_enrollments_user_course DO UPDATE SET
+  status = 'ACTIVE', enrolled_at = now(), completed_at = NULL, updated_at = now()
+WHERE enrollments.status = 'CANCELLED'
+RETURNING id, enrolled_at, (xmax = 0) AS created
+"""
+
+START_LESSON = """
+INSERT INTO lesson_progress (id, enrollment_id, lesson_id) VALUES (:id, :enrollment_id, :lesson_id)
+ON CONFLICT ON CONSTRAINT uq_lesson_progress_enrollment_lesson DO NOTHING
+"""
+
+# --- completing a lesson --------------------------------------------------------------------
+
+LOCK_ENROLLMENT = f"""
+SELECT {_ENROLLMENT_COLUMNS},
+  EXISTS (SELECT 1 FROM course_lessons cl
+          WHERE cl.course_id = e.course_id AND cl.lesson_id = :lesson_id) AS lesson_in_course
+FROM enrollments e WHERE e.id = :enrollment_id
+FOR UPDATE OF e
+"""
+
+# The lesson marked done and the enrollment recomputed, in one statement. The statement's
+# snapshot does not see the row it marks, so that row is counted from ``marked``; nothing
+# is written, and nothing returned, when the lesson was already done.
+COMPLETE_LESSON = """
+WITH marked AS (
+  INSERT INTO lesson_progress (id, enrollment_id, lesson_id, completed_at, updated_at)
+  VALUES (:id, :enrollment_id, :lesson_id, now(), now())
+  ON CONFLICT ON CONSTRAINT uq_lesson_progress_enrollment_lesson DO UPDATE SET
+    completed_at = now(), updated_at = now()
+  WHERE lesson_progress.completed_at IS NULL
+  RETURNING completed_at
+), total AS (
+  SELECT count(*) AS n FROM course_lessons WHERE course_id = :course_id
+), done AS (
+  SELECT count(*) + (SELECT count(*) FROM marked) AS n
+  FROM lesson_progress lp
+  JOIN course_lessons cl ON cl.course_id = :course_id AND cl.lesson_id = lp.lesson_id
+  WHERE lp.enrollment_id = :enrollment_id AND lp.completed_at IS NOT NULL
+)
+UPDATE enrollments e SET
+  progress_pct = CASE WHEN total.n = 0 THEN 0 ELSE round(100.0 * done.n / total.n, 2) END,
+  status = CASE WHEN total.n > 0 AND done.n = total.n THEN 'COMPLETED' ELSE e.status END,
+  completed_at = CASE WHEN total.n > 0 AND done.n = total.n
+                      THEN COALESCE(e.completed_at, now()) ELSE e.completed_at END,
+  updated_at = now()
+FROM total, done
+WHERE e.id = :enrollment_id AND EXISTS (SELECT 1 FROM marked)
+RETURNING e.status, e.progress_pct, e.completed_at,
+  (SELECT completed_at FROM marked) AS lesson_completed_at
+"""
+
+# --- cancelling -----------------------------------------------------------------------------
+
+LOCK_FOR_CANCEL = f"""
+SELECT {_ENROLLMENT_COLUMNS},
+  EXISTS (SELECT 1 FROM course_instructors ci
+          WHERE ci.course_id = e.course_id AND ci.user_id = :user_id AND ci.active) AS is_instructor
+FROM enrollments e WHERE e.id = :enrollment_id
+FOR UPDATE OF e
+"""
+
+CANCEL = """
+UPDATE enrollments SET status = 'CANCELLED', updated_at = now() WHERE id = :enrollment_id
+"""
+
+# --- reading --------------------------------------------------------------------------------
+
+# One enrollment with every lesson of its course, in order, and the caller's standing.
+ENROLLMENT_DETAIL = f"""
+SELECT {_ENROLLMENT_COLUMNS}, c.title AS course_title,
+  EXISTS (SELECT 1 FROM course_instructors ci
+          WHERE ci.course_id = e.course_id AND ci.user_id = :user_id AND ci.active)
+    AS is_instructor,
+  COALESCE((
+    SELECT json_agg(json_build_object(
+             'lessonId', cl.lesson_id, 'position', cl.position,
+             'completedAt', lp.completed_at, 'updatedAt', lp.updated_at)
+           ORDER BY cl.position)
+    FROM course_lessons cl
+    LEFT JOIN lesson_progress lp ON lp.enrollment_id = e.id AND lp.lesson_id = cl.lesson_id
+    WHERE cl.course_id = e.course_id
+  ), '[]') AS lessons
+FROM enrollments e LEFT JOIN courses c ON c.id = e.course_id
+WHERE e.id = :enrollment_id
+"""
+
+_LIST_COLUMNS = f"{_ENROLLMENT_COLUMNS}, c.title AS course_title"
+
+# Keyset pages newest first on (enrolled_at, id). One statement per shape (with or without
+# a status, first page or after a cursor), so each matches its index in a generic plan too.
+_MY_ENROLLMENTS = f"""
+SELECT {_LIST_COLUMNS}
+FROM enrollments e LEFT JOIN courses c ON c.id = e.course_id
+WHERE e.user_id = :user_id {{status}} {{after}}
+ORDER BY e.enrolled_at DESC, e.id DESC
+LIMIT :limit
+"""
+_STATUS = "AND e.status = :status"
+_AFTER = "AND (e.enrolled_at, e.id) < (CAST(:enrolled_at AS timestamptz), CAST(:after_id AS uuid))"
+MY_ENROLLMENTS = _MY_ENROLLMENTS.format(status="", after="")
+MY_ENROLLMENTS_AFTER = _MY_ENROLLMENTS.format(status="", after=_AFTER)
+MY_ENROLLMENTS_BY_STATUS = _MY_ENROLLMENTS.format(status=_STATUS, after="")
+MY_ENROLLMENTS_BY_STATUS_AFTER = _MY_ENROLLMENTS.format(status=_STATUS, after=_AFTER)
+
+COURSE_MEMBERSHIP = """
+SELECT c.id,
+  EXISTS (SELECT 1 FROM course_instructors ci
+          WHERE ci.course_id = c.id AND ci.user_id = :user_id AND ci.active) AS is_instructor
+FROM courses c WHERE c.id = :course_id AND c.status IS NOT NULL
+"""
+
+_COURSE_ENROLLMENTS = f"""
+SELECT {_LIST_COLUMNS}
+FROM enrollments e LEFT JOIN courses c ON c.id = e.course_id
+WHERE e.course_id = :course_id {{after}}
+ORDER BY e.enrolled_at DESC, e.id DESC
+LIMIT :limit
+"""
+COURSE_ENROLLMENTS = _COURSE_ENROLLMENTS.format(after="")
+COURSE_ENROLLMENTS_AFTER = _COURSE_ENROLLMENTS.format(after=_AFTER)
