@@ -148,7 +148,13 @@ class LocalBuild:
         if self.requirements:
             self._pip_install(out / "python")
         python = bytecode_python()
-        if python is not None:
+        if python is None:
+            print(  # the asset still works, but every cold start compiles its imports
+                f"WARNING: no Python {RUNTIME_VERSION} found (set LMS_BYTECODE_PYTHON): "
+                f"{output_dir} ships without bytecode",
+                file=sys.stderr,
+            )
+        else:
             subprocess.run(  # noqa: S603 (a local interpreter, fixed arguments)
                 [
                     python,
