@@ -251,3 +251,50 @@ def test_two_concurrent_relays_publish_each_row_once(
     assert results["a"] > 0 and results["b"] > 0
     assert _unpublished(admin_sql) == 0
     assert sorted(_event_ids(event_log.drain(expect=30, wait_seconds=5))) == sorted(ids)
+
+
+def test_a_relay_skips_rows_another_relay_holds_instead_of_waiting(
+    db: Database, admin_sql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 10 waiting rows, and relay A stuck in PutEvents with the 4 oldest rows locked
+    ids = _commit_unpublished(db, monkeypatch, 10)
+    real_put_events = outbox.put_events
+    a_holds_rows = threading.Event()
+    b_finished = threading.Event()
+    sent_by: dict[str, list[str]] = {"a": [], "b": []}
+
+    def put_events(entries: Entries) -> list[uuid.UUID]:
+        name = threading.current_thread().name
+        sent_by[name].extend(str(e[0]) for e in entries)
+        if name == "a" and not a_holds_rows.is_set():
+            a_holds_rows.set()
+            b_finished.wait(timeout=10)
+        return real_put_events(entries)
+
+    monkeypatch.setattr(outbox, "put_events", put_events)
+    results: dict[str, int] = {}
+
+    def sweeper(name: str, batch: int) -> None:
+        database = Database("lms_user")
+        try:
+            results[name] = relay(database, grace_seconds=0, batch=batch)
+        finally:
+            database.discard_connection()
+
+    a = threading.Thread(target=sweeper, args=("a", 4), name="a")
+    a.start()
+    assert a_holds_rows.wait(timeout=10)
+    # When relay B sweeps meanwhile
+    b = threading.Thread(target=sweeper, args=("b", 100), name="b")
+    b.start()
+    b.join(timeout=5)
+    b_done_while_a_held = not b.is_alive()
+    b_finished.set()
+    a.join(timeout=30)
+    b.join(timeout=30)
+    # Then B did not wait for A's locks: it sent the 6 other rows while A still held its 4
+    assert b_done_while_a_held, "relay B waited on the rows relay A had locked"
+    assert sent_by["a"] == ids[:4]
+    assert sorted(sent_by["b"]) == sorted(ids[4:])
+    assert results == {"a": 4, "b": 6}
+    assert _unpublished(admin_sql) == 0
