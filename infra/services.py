@@ -30,10 +30,6 @@ from infra.network import ISOLATED
 from lms_platform import topology
 from lms_platform.service import Route, Service
 
-# The routes whose code signs tokens or publishes the public keys: only these functions
-# may read the signing key. Checked against the declarations at synth time.
-SIGNING_KEY_READERS: Mapping[str, frozenset[str]] = {"user": frozenset({"login", "jwks"})}
-
 ROUTE_TIMEOUT = Duration.seconds(10)
 RELAY_TIMEOUT = Duration.seconds(60)
 # argon2id hashing (register, login) wants >= 512 MB; more memory is also more CPU, which
@@ -84,10 +80,6 @@ class ServiceFunctions(Construct):
         super().__init__(scope, construct_id)
         self.service = service
         self.shared = shared
-        readers = SIGNING_KEY_READERS.get(service.name, frozenset())
-        for name in readers:
-            service.route(name)  # KeyError when the table names a route nobody declares
-
         self.security_group = ec2.SecurityGroup(
             self,
             "Functions",
@@ -105,7 +97,7 @@ class ServiceFunctions(Construct):
                 service.handler_path(route),
                 description=f"{route.key} ({service.name}.{route.name})",
                 timeout=ROUTE_TIMEOUT,
-                signs=route.name in readers,
+                signs=route.reads_signing_key,
             )
             shared.api.add_route(self, route, function)
             self.route_functions[route.name] = function

@@ -6,7 +6,6 @@ from conftest import Synth
 from helpers import as_list, function_by_handler, our_functions, policy_statements, ref
 
 from functions.registry import SERVICES
-from infra.services import SIGNING_KEY_READERS
 from lms_platform import topology
 
 DECLARED_ROUTES = [(service, route) for service in SERVICES for route in service.routes]
@@ -119,7 +118,7 @@ def test_functions_read_their_own_service_secret_and_the_signing_key_only_where_
         own_secret = env["LMS_DB_SECRET_ARN"]
         assert f"Data{service.name.capitalize()}Secret" in own_secret["Fn::ImportValue"]
         assert "Proxy" in env["LMS_DB_HOST"]["Fn::ImportValue"]
-        signs = route.name in SIGNING_KEY_READERS.get(service.name, ())
+        signs = route.reads_signing_key
         assert ("LMS_SIGNING_KEY_SECRET_ARN" in env) == signs, route.key
         readable = [
             resource

@@ -21,6 +21,7 @@ SERVICE = Service(
             "/auth/login",
             "login",
             public=True,
+            reads_signing_key=True,
             summary="Exchange email and password for an access token",
         ),
         Route("GET", "/me", "get_me", summary="The caller: user, profile and roles"),
@@ -72,6 +73,7 @@ SERVICE = Service(
             "/.well-known/jwks.json",
             "jwks",
             public=True,
+            reads_signing_key=True,
             summary="The keys that sign access tokens",
         ),
         Route(

@@ -6,7 +6,7 @@ local gateway routes to the same handlers; the OpenAPI document and the tests li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +23,9 @@ class Route:
     public: bool = False  # no token needed (the authorizer is not attached)
     status: int = 200
     summary: str = ""
+    # The function signs tokens or publishes their keys: only such functions may read the
+    # signing key.
+    reads_signing_key: bool = False
 
     @property
     def key(self) -> str:
@@ -38,10 +41,7 @@ class Service:
     publishes: tuple[type[EventData], ...] = ()
 
     def __post_init__(self) -> None:
-        bound = tuple(
-            Route(r.method, r.path, r.name, self.name, r.public, r.status, r.summary)
-            for r in self.routes
-        )
+        bound = tuple(replace(r, service=self.name) for r in self.routes)
         object.__setattr__(self, "routes", bound)
         keys = [r.key for r in bound]
         duplicates = {k for k in keys if keys.count(k) > 1}
