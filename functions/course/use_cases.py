@@ -184,10 +184,11 @@ def _require_editor(caller: Principal) -> None:
 def create_course(caller: Principal, command: CreateCourse) -> Course:
     _require_editor(caller)
     # A slug made from the title may be taken: then a short random suffix tells it apart.
+    base = slugify(command.title)
     candidates = (
         [command.slug]
         if command.slug
-        else [slugify(command.title)] + [f"{slugify(command.title)}-{secrets.token_hex(3)}"] * 3
+        else [base, *(f"{base}-{secrets.token_hex(3)}" for _ in range(3))]
     )
 
     def work(uow: UnitOfWork) -> Course:
