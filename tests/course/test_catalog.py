@@ -163,3 +163,18 @@ def test_without_its_indexes_the_same_query_would_scan_and_sort_the_table(
         admin_sql.run("ROLLBACK")
     assert "Seq Scan on courses" in plan, plan
     assert _full_sorts(plan), plan
+
+
+def test_a_warm_course_page_with_its_modules_and_lessons_is_one_round_trip(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    course = build_course(lessons_per_module=(2, 3))
+    reader = instructor()
+    path = {"courseId": course.id}
+    ok(call("GET", "/courses/{courseId}", caller=reader, path_params=path))  # warm
+
+    with counting_round_trips(monkeypatch) as trips:
+        detail = ok(call("GET", "/courses/{courseId}", caller=reader, path_params=path))
+
+    assert [len(m["lessons"]) for m in detail["modules"]] == [2, 3]
+    assert trips.count == 1

@@ -116,3 +116,37 @@ def test_round_trips_of_a_lesson_completion(
 
     assert new.count == 7
     assert repeat.count == 5
+
+
+def test_warm_enrollment_reads_are_one_round_trip_each(
+    course_feed: CourseFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    course = build_course(lessons_per_module=(2,))
+    course_feed.pump()
+    learner = student()
+    enrollment_id = ok(
+        call(
+            "POST",
+            "/courses/{courseId}/enrollments",
+            caller=learner,
+            path_params={"courseId": course.id},
+        ),
+        201,
+    )["id"]
+
+    def read_both() -> None:
+        ok(call("GET", "/me/enrollments", caller=learner))
+        ok(
+            call(
+                "GET",
+                "/enrollments/{enrollmentId}",
+                caller=learner,
+                path_params={"enrollmentId": enrollment_id},
+            )
+        )
+
+    read_both()  # warm
+    with counting_round_trips(monkeypatch) as trips:
+        read_both()
+
+    assert trips.count == 2
