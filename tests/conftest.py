@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,12 +16,7 @@ from lms_platform import auth, topology
 from lms_platform.aws import client, reset_clients
 from lms_platform.db import open_connection, params_from_url, reset_databases
 from lms_platform.settings import reset_settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port, fresh_database
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +24,7 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
     given = os.environ.get("LMS_DATABASE_URL")
     if given:
-        yield _fresh_database(given)
+        yield fresh_database(given, "lms_test")
         return
     from lms_local.postgres import start_embedded
 
@@ -40,24 +34,11 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.cleanup()
 
 
-def _fresh_database(url: str) -> str:
-    """A database of its own on the given server, so tests never touch real data."""
-    name = f"lms_test_{secrets.token_hex(4)}"
-    connection = open_connection(params_from_url(url))
-    try:
-        connection.run(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    head, _, tail = url.partition("?")
-    base = head.rsplit("/", 1)[0]
-    return f"{base}/{name}" + (f"?{tail}" if tail else "")
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

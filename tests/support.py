@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import secrets
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -190,3 +192,23 @@ def scalar(admin_sql: Any, sql: str, **params: Any) -> Any:
 def row_counts(admin_sql: Any, *tables: str) -> dict[str, int]:
     """``{table: rows}`` for schema-qualified tables: a snapshot to prove nothing changed."""
     return {t: int(scalar(admin_sql, f"SELECT count(*) FROM {t}")) for t in tables}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_database(url: str, prefix: str) -> str:
+    """A new database on the server ``url`` names, so tests never touch real data."""
+    from lms_platform.db import open_connection, params_from_url
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    connection = open_connection(params_from_url(url))
+    try:
+        connection.run(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    head, _, tail = url.partition("?")
+    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")

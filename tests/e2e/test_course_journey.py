@@ -9,79 +9,14 @@ is known there; the student completes the lessons and progress goes 0 -> 33.33 -
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_user_journey import (  # the runtime fixture and its HTTP helpers
-    PASSWORD,
-    Reply,
-    Runtime,
-    _aws,
-    _login,
-    http,
-    runtime,
-)
+from tests.e2e.harness import PASSWORD, BusTap, Reply, Runtime, eventually, http, login
 
 pytestmark = pytest.mark.e2e
-
-__all__ = ["runtime"]  # a fixture this module uses, not an unused import
-
-CONSISTENCY_TIMEOUT = 30.0
-
-
-def eventually(attempt: Callable[[], Reply], done: Callable[[Reply], bool]) -> Reply:
-    """Repeat ``attempt`` until ``done`` says so: Enrollment learns of courses from events."""
-    deadline = time.monotonic() + CONSISTENCY_TIMEOUT
-    while True:
-        reply = attempt()
-        if done(reply) or time.monotonic() > deadline:
-            return reply
-        time.sleep(0.2)
-
-
-class Tap:
-    """A queue of the test's own on the runtime's bus, for Course and Enrollment events."""
-
-    def __init__(self, rt: Runtime) -> None:
-        name = f"e2e-course-journey-{uuid.uuid4().hex[:6]}"
-        events, self.sqs = _aws(rt, "events"), _aws(rt, "sqs")
-        self.url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        events.put_rule(
-            Name=name,
-            EventBusName="lms",
-            EventPattern=json.dumps({"source": ["lms.course", "lms.enrollment"]}),
-        )
-        events.put_targets(Rule=name, EventBusName="lms", Targets=[{"Id": "e2e", "Arn": arn}])
-        self.seen: list[dict[str, Any]] = []
-
-    def wait_for(self, kind: str, count: int = 1, **data: Any) -> list[dict[str, Any]]:
-        def matching() -> list[dict[str, Any]]:
-            return [
-                e
-                for e in self.seen
-                if e["detail-type"] == kind
-                and all(e["detail"]["data"].get(k) == v for k, v in data.items())
-            ]
-
-        deadline = time.monotonic() + CONSISTENCY_TIMEOUT
-        while len(matching()) < count and time.monotonic() < deadline:
-            reply = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            )
-            for message in reply.get("Messages", []):
-                self.seen.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-        found = matching()
-        assert len(found) >= count, (kind, data, [e["detail-type"] for e in self.seen])
-        return found
 
 
 def _account(rt: Runtime, name: str) -> tuple[str, str]:
@@ -102,7 +37,7 @@ def _ok(reply: Reply, status: int = 200) -> Any:
 
 
 def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Runtime) -> None:
-    tap = Tap(runtime)
+    tap = BusTap(runtime, ["lms.course", "lms.enrollment"])
 
     # Given an instructor: an account an administrator gave the INSTRUCTOR role
     instructor_id, instructor_email = _account(runtime, "teacher")
@@ -117,12 +52,12 @@ def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Run
         stdin=PASSWORD + "\n",
     )
     assert made.returncode == 0, made.stdout + made.stderr
-    admin = _login(runtime, admin_email)
+    admin = login(runtime, admin_email)
     _ok(http(runtime, "PUT", f"/users/{instructor_id}/roles/INSTRUCTOR", token=admin))
-    teacher = _login(runtime, instructor_email)
+    teacher = login(runtime, instructor_email)
     # And a student
     student_id, student_email = _account(runtime, "student")
-    student = _login(runtime, student_email)
+    student = login(runtime, student_email)
 
     # When the instructor creates a course with two modules and three lessons and publishes
     course = _ok(
@@ -200,22 +135,22 @@ def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Run
     roster = _ok(http(runtime, "GET", f"/courses/{course_id}/enrollments", token=teacher))
     assert [e["userId"] for e in roster["items"]] == [student_id]
     _, other_email = _account(runtime, "other")
-    other = _login(runtime, other_email)
+    other = login(runtime, other_email)
     assert http(runtime, "GET", f"/enrollments/{enrollment_id}", token=other).status == 404
 
     # And the bus carried every step, with its data
-    created = tap.wait_for("CourseCreated", courseId=course_id)[0]
+    created = tap.wait_for_kind("CourseCreated", courseId=course_id)[0]
     assert created["source"] == "lms.course"
     assert created["detail"]["data"]["createdBy"] == instructor_id
-    announced = tap.wait_for("CoursePublished", courseId=course_id)[0]
+    announced = tap.wait_for_kind("CoursePublished", courseId=course_id)[0]
     assert announced["detail"]["data"]["lessonIds"] == lessons
-    assert len(tap.wait_for("LessonAdded", 3, courseId=course_id)) == 3
-    tap.wait_for("EnrollmentCreated", enrollmentId=enrollment_id, userId=student_id)
-    completions = tap.wait_for("LessonCompleted", 3, enrollmentId=enrollment_id)
+    assert len(tap.wait_for_kind("LessonAdded", 3, courseId=course_id)) == 3
+    tap.wait_for_kind("EnrollmentCreated", enrollmentId=enrollment_id, userId=student_id)
+    completions = tap.wait_for_kind("LessonCompleted", 3, enrollmentId=enrollment_id)
     assert sorted(float(e["detail"]["data"]["progressPct"]) for e in completions) == [
         33.33,
         66.67,
         100.0,
     ]
-    finished = tap.wait_for("EnrollmentCompleted", enrollmentId=enrollment_id)
+    finished = tap.wait_for_kind("EnrollmentCompleted", enrollmentId=enrollment_id)
     assert finished[0]["source"] == "lms.enrollment"

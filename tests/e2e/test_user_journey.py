@@ -8,256 +8,25 @@ Bad input and bad tokens are refused the documented way, and Ctrl-C stops everyt
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.harness import (
+    GIVEN_DATABASE_URL,
+    PASSWORD,
+    BusTap,
+    Reply,
+    Runtime,
+    claims,
+    http,
+    login,
+)
+
 pytestmark = pytest.mark.e2e
-
-# Read at import, before any fixture of the session sets its own value: a server the
-# person running the tests provided (the runtime gets a fresh database on it).
-GIVEN_DATABASE_URL = os.environ.get("LMS_DATABASE_URL")
-START_TIMEOUT = 90.0
-PASSWORD = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _lms_command() -> list[str]:
-    script = Path(sys.executable).parent / "lms"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "lms_local.cli"]
-
-
-def _require_outside_dependencies() -> None:
-    """Skip (never pass) when what the project cannot provide itself is missing."""
-    pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    if not GIVEN_DATABASE_URL:
-        import importlib.util
-
-        if importlib.util.find_spec("pgserver") is None:
-            pytest.skip("no embedded PostgreSQL (pgserver) for this Python and no LMS_DATABASE_URL")
-
-
-def _fresh_database(url: str) -> str:
-    from lms_platform.db import open_connection, params_from_url
-
-    name = f"lms_e2e_{secrets.token_hex(4)}"
-    connection = open_connection(params_from_url(url))
-    try:
-        connection.run(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    head, _, tail = url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")
-
-
-@dataclass
-class Runtime:
-    process: subprocess.Popen[bytes]
-    url: str
-    aws: str
-    env: dict[str, str]
-    state: Path
-    stdout: Path
-    stderr: Path
-
-    def output(self) -> str:
-        return self.stdout.read_text() + self.stderr.read_text()
-
-    def lms(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*_lms_command(), *args],
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    _require_outside_dependencies()
-    folder = tmp_path_factory.mktemp("lms-e2e")
-    port, moto_port = _free_port(), _free_port()
-    # The runtime sees none of this session's LMS_*/AWS_* settings: only its own.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "AWS_"))}
-    env.update(
-        {
-            "LMS_STATE_DIR": str(folder / ".lms"),
-            "LMS_PORT": str(port),
-            "LMS_MOTO_PORT": str(moto_port),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    if GIVEN_DATABASE_URL:
-        env["LMS_DATABASE_URL"] = _fresh_database(GIVEN_DATABASE_URL)
-    stdout, stderr = folder / "stdout.txt", folder / "stderr.txt"
-    with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [*_lms_command(), "run"], env=env, stdout=out, stderr=err, cwd=folder
-        )
-    started = time.monotonic()
-    rt = Runtime(
-        process,
-        f"http://127.0.0.1:{port}",
-        f"http://127.0.0.1:{moto_port}",
-        env,
-        folder / ".lms",
-        stdout,
-        stderr,
-    )
-    try:
-        _wait_until_healthy(rt)
-        print(f"lms run healthy in {time.monotonic() - started:.1f} s")
-        yield rt
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_until_healthy(rt: Runtime) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if rt.process.poll() is not None:
-            pytest.fail(f"lms run exited with {rt.process.returncode}:\n{rt.output()}")
-        try:
-            if http(rt, "GET", "/.well-known/openid-configuration").status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"lms run was not healthy within {START_TIMEOUT} s:\n{rt.output()}")
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: Any
-
-
-def http(
-    rt: Runtime,
-    method: str,
-    path: str,
-    *,
-    body: Any = None,
-    raw: bytes | None = None,
-    token: str | None = None,
-) -> Reply:
-    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(rt.url + path, data=data, method=method)  # noqa: S310
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    if token is not None:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            status, headers, text = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, text = error.code, dict(error.headers), error.read()
-    try:
-        parsed = json.loads(text) if text else None
-    except ValueError:
-        parsed = text.decode(errors="replace")
-    return Reply(status, {k.lower(): v for k, v in headers.items()}, parsed)
-
-
-def _aws(rt: Runtime, name: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        name,  # type: ignore[call-overload]
-        endpoint_url=rt.aws,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
-@dataclass
-class BusTap:
-    """A rule on the runtime's bus for ``lms.user`` events, into a queue of the test's."""
-
-    sqs: Any
-    queue_url: str
-    seen: list[dict[str, Any]]
-
-    def wait_for(self, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.seen:
-                if predicate(event):
-                    return event
-            reply = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
-            )
-            for message in reply.get("Messages", []):
-                self.seen.append(json.loads(message["Body"]))
-                self.sqs.delete_message(
-                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        kinds = [e.get("detail-type") for e in self.seen]
-        raise AssertionError(f"no such event within {timeout} s; seen: {kinds}")
-
-
-@pytest.fixture(scope="module")
-def bus_tap(runtime: Runtime) -> BusTap:
-    events, sqs = _aws(runtime, "events"), _aws(runtime, "sqs")
-    url = sqs.create_queue(QueueName="e2e-user-events")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="e2e-user-events",
-        EventBusName="lms",
-        EventPattern=json.dumps({"source": ["lms.user"]}),
-    )
-    events.put_targets(
-        Rule="e2e-user-events", EventBusName="lms", Targets=[{"Id": "e2e", "Arn": arn}]
-    )
-    return BusTap(sqs, url, [])
-
-
-def _claims(token: str) -> dict[str, Any]:
-    import jwt
-
-    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    return claims
-
-
-def _login(rt: Runtime, email: str, password: str = PASSWORD) -> str:
-    reply = http(rt, "POST", "/auth/login", body={"email": email, "password": password})
-    assert reply.status == 200, reply.body
-    assert reply.body["tokenType"] == "Bearer"
-    return str(reply.body["accessToken"])
 
 
 def test_a_student_becomes_an_instructor_and_the_bus_hears_of_it(
@@ -276,7 +45,7 @@ def test_a_student_becomes_an_instructor_and_the_bus_hears_of_it(
     assert registered.status == 201, registered.body
     student_id = registered.body["id"]
     assert registered.body["roles"] == ["STUDENT"]
-    student_token = _login(runtime, student_email)
+    student_token = login(runtime, student_email)
     me = http(runtime, "GET", "/me", token=student_token)
     assert me.status == 200, me.body
     assert me.body["id"] == student_id and me.body["roles"] == ["STUDENT"]
@@ -293,9 +62,9 @@ def test_a_student_becomes_an_instructor_and_the_bus_hears_of_it(
         stdin=PASSWORD + "\n",
     )
     assert made.returncode == 0, made.stdout + made.stderr
-    admin_token = _login(runtime, admin_email)
-    admin_id = _claims(admin_token)["sub"]
-    assert "ADMIN" in _claims(admin_token)["roles"].split()
+    admin_token = login(runtime, admin_email)
+    admin_id = claims(admin_token)["sub"]
+    assert "ADMIN" in claims(admin_token)["roles"].split()
 
     # When the administrator makes the student an instructor
     assigned = http(runtime, "PUT", f"/users/{student_id}/roles/INSTRUCTOR", token=admin_token)
@@ -303,8 +72,8 @@ def test_a_student_becomes_an_instructor_and_the_bus_hears_of_it(
     assert "INSTRUCTOR" in assigned.body["roles"]
 
     # Then the student's next token and /me show the new role
-    new_token = _login(runtime, student_email)
-    assert set(_claims(new_token)["roles"].split()) == {"STUDENT", "INSTRUCTOR"}
+    new_token = login(runtime, student_email)
+    assert set(claims(new_token)["roles"].split()) == {"STUDENT", "INSTRUCTOR"}
     again = http(runtime, "GET", "/me", token=new_token)
     assert set(again.body["roles"]) == {"STUDENT", "INSTRUCTOR"}
 
@@ -400,7 +169,7 @@ def test_bad_tokens_are_401_and_a_student_is_403_on_admin_routes(runtime: Runtim
         assert reply.headers["www-authenticate"].startswith("Bearer"), case
     assert http(runtime, "GET", "/me").status == 401
     # A real student token on an administrator's route
-    student = _login(runtime, email)
+    student = login(runtime, email)
     _problem(http(runtime, "GET", "/users", token=student), 403)
 
 
