@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import urllib.parse
 import warnings
 from pathlib import Path
 from typing import Any
+
+from lms_local.state import process_alive
 
 logger = logging.getLogger("lms.postgres")
 
@@ -66,18 +67,8 @@ def _forget_dead_handles(data_dir: Path) -> None:
     with PostgresServer._lock:
         pids = DiskList(handles)
         for pid in pids.get():
-            if not _alive(pid):
+            if not process_alive(pid):
                 pids.get_and_remove(pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stop_embedded(data_dir: Path) -> bool:

@@ -91,13 +91,13 @@ class StateDir:
             record = RuntimeRecord(**data)
         except (OSError, ValueError, TypeError):
             return None
-        return record if _alive(record.pid) else None
+        return record if process_alive(record.pid) else None
 
     def delete(self) -> None:
         shutil.rmtree(self.root, ignore_errors=False)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from functions.user import store
@@ -14,10 +15,12 @@ from functions.user.models import (
     OrganizationPage,
     Profile,
     RegisterUser,
+    Role,
     UpdateOrganization,
     UpdateProfile,
     User,
     UserPage,
+    UserStatus,
 )
 from lms_events import user as events
 from lms_platform import auth
@@ -178,69 +181,63 @@ def list_users(*, limit: int, offset: int, status: str | None) -> UserPage:
     )
 
 
-def set_status(caller: Principal, user_id: uuid.UUID, status: str) -> User:
-    if user_id == caller.user_id and status != "ACTIVE":
-        raise Conflict("an administrator cannot suspend their own account")
+def _change_user(user_id: uuid.UUID, change: Callable[[UnitOfWork], None]) -> User:
+    """Lock the user, apply ``change`` (which adds its events), commit; the user after it."""
 
     def work(uow: UnitOfWork) -> User:
         if uow.fetch_one(store.USER_BY_ID_FOR_UPDATE, id=user_id) is None:
             raise UserNotFound(f"no user {user_id}")
+        change(uow)
+        row = uow.fetch_one(store.USER_BY_ID, id=user_id)
+        uow.commit()
+        assert row is not None
+        return _user(row)
+
+    return store.db().transaction(work)
+
+
+def set_status(caller: Principal, user_id: uuid.UUID, status: UserStatus) -> User:
+    if user_id == caller.user_id and status != "ACTIVE":
+        raise Conflict("an administrator cannot suspend their own account")
+
+    def change(uow: UnitOfWork) -> None:
         if uow.execute(store.SET_STATUS, id=user_id, status=status):
             uow.outbox.add(
                 events.UserStatusChanged(user_id=user_id, status=status, changed_by=caller.user_id),
                 aggregate_id=user_id,
             )
-        row = uow.fetch_one(store.USER_BY_ID, id=user_id)
-        uow.commit()
-        assert row is not None
-        return _user(row)
 
-    return store.db().transaction(work)
+    return _change_user(user_id, change)
 
 
-def assign_role(caller: Principal | None, user_id: uuid.UUID, role: str) -> User:
+def assign_role(caller: Principal | None, user_id: uuid.UUID, role: Role) -> User:
     """Give ``user_id`` the role; a repeat changes nothing and emits nothing."""
 
-    def work(uow: UnitOfWork) -> User:
-        if uow.fetch_one(store.USER_BY_ID_FOR_UPDATE, id=user_id) is None:
-            raise UserNotFound(f"no user {user_id}")
+    def change(uow: UnitOfWork) -> None:
         if uow.execute(store.ASSIGN_ROLE, user_id=user_id, role=role):
             uow.execute(store.TOUCH_USER, id=user_id)
+            assigned_by = caller.user_id if caller else None
             uow.outbox.add(
-                events.RoleAssigned(
-                    user_id=user_id,
-                    role=role,
-                    assigned_by=caller.user_id if caller else None,
-                ),
+                events.RoleAssigned(user_id=user_id, role=role, assigned_by=assigned_by),
                 aggregate_id=user_id,
             )
-        row = uow.fetch_one(store.USER_BY_ID, id=user_id)
-        uow.commit()
-        assert row is not None
-        return _user(row)
 
-    return store.db().transaction(work)
+    return _change_user(user_id, change)
 
 
-def revoke_role(caller: Principal, user_id: uuid.UUID, role: str) -> User:
+def revoke_role(caller: Principal, user_id: uuid.UUID, role: Role) -> User:
     if user_id == caller.user_id and role == "ADMIN":
         raise Conflict("an administrator cannot revoke their own ADMIN role")
 
-    def work(uow: UnitOfWork) -> User:
-        if uow.fetch_one(store.USER_BY_ID_FOR_UPDATE, id=user_id) is None:
-            raise UserNotFound(f"no user {user_id}")
+    def change(uow: UnitOfWork) -> None:
         if uow.execute(store.REVOKE_ROLE, user_id=user_id, role=role):
             uow.execute(store.TOUCH_USER, id=user_id)
             uow.outbox.add(
                 events.RoleRevoked(user_id=user_id, role=role, revoked_by=caller.user_id),
                 aggregate_id=user_id,
             )
-        row = uow.fetch_one(store.USER_BY_ID, id=user_id)
-        uow.commit()
-        assert row is not None
-        return _user(row)
 
-    return store.db().transaction(work)
+    return _change_user(user_id, change)
 
 
 def create_admin(email: str, password: str, display_name: str) -> User:
