@@ -67,7 +67,7 @@ def main() -> int:
         ),
     )
     results["cold_start_ms"] = {
-        "PATCH /me/profile (writes, publishes: boto3 on first use)": profile,
+        "PATCH /me/profile (a write that publishes)": profile,
         "GET /courses (catalog)": catalog,
         "floor (bare pg8000 + json)": floor,
         "GET /me": me,

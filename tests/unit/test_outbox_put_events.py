@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lms_platform import aws
+from lms_platform import aws, eventbridge
 from lms_platform.outbox import PUT_EVENTS_MAX_ENTRIES, put_events
 
 Entry = tuple[uuid.UUID, str, str, str]
@@ -30,17 +30,20 @@ def bus(env: pytest.MonkeyPatch, moto_endpoint: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def put_events_calls(bus: str) -> Iterator[list[list[dict[str, Any]]]]:
+def put_events_calls(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[list[dict[str, Any]]]]:
     """The Entries of every PutEvents call the real (moto-bound) client makes."""
     calls: list[list[dict[str, Any]]] = []
+    real = eventbridge.client()
+    send = real.put_events
 
-    def record(params: dict[str, Any], **_: Any) -> None:
-        calls.append(list(params["Entries"]))
+    def record(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        calls.append(list(entries))
+        return send(entries)
 
-    hooks = aws.client("events").meta.events
-    hooks.register("provide-client-params.events.PutEvents", record)
+    monkeypatch.setattr(real, "put_events", record)
     yield calls
-    hooks.unregister("provide-client-params.events.PutEvents", record)
 
 
 def _entries(count: int) -> list[Entry]:
@@ -53,8 +56,8 @@ def _failing_entries(real_put_events: Any, failing: set[int]) -> Any:
     """The real PutEvents, except that the answer marks the entries at these positions of
     each call as failed, as EventBridge does when it errs on some entries of a call."""
 
-    def put_events(**kwargs: Any) -> dict[str, Any]:
-        response = real_put_events(**kwargs)
+    def put_events(entries: list[dict[str, Any]]) -> dict[str, Any]:
+        response = real_put_events(entries)
         for position in failing:
             if position < len(response["Entries"]):
                 response["Entries"][position] = {
@@ -99,7 +102,7 @@ def test_only_the_entries_the_bus_accepted_count_as_published(
     bus: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a bus that fails the third entry of every call while accepting the call itself
-    real = aws.client("events")
+    real = eventbridge.client()
     monkeypatch.setattr(real, "put_events", _failing_entries(real.put_events, {2}))
     entries = _entries(12)
     # When 12 entries are put (two calls: entries 3 and 13 are each call's third)

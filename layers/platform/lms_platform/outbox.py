@@ -82,14 +82,14 @@ def put_events(entries: Sequence[tuple[uuid.UUID, str, str, str]]) -> list[uuid.
     PutEvents answers entry by entry: a call can succeed while some entries fail, so each
     entry's result is read and only the accepted ones count as published.
     """
-    from lms_platform.aws import client
+    from lms_platform import eventbridge
 
     bus = get_settings().event_bus_name
     accepted: list[uuid.UUID] = []
     for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
         batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
-        response = client("events").put_events(
-            Entries=[
+        response = eventbridge.client().put_events(
+            [
                 {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
                 for _, source, kind, detail in batch
             ]
