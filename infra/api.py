@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import jsii
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -43,6 +44,21 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
+def cors(origins: str | None) -> apigw.CorsPreflightOptions | None:
+    """Browsers may call the API from these origins (``-c lms:cors-origins=https://a,https://b``).
+
+    None by default: a browser app's origin is a deployment's choice, never a wildcard.
+    """
+    if not origins:
+        return None
+    return apigw.CorsPreflightOptions(
+        allow_origins=[o.strip() for o in origins.split(",") if o.strip()],
+        allow_methods=[apigw.CorsHttpMethod.ANY],
+        allow_headers=["authorization", "content-type", "x-correlation-id"],
+        max_age=Duration.hours(1),
+    )
+
+
 @jsii.implements(apigw.IAccessLogSettings)
 class _AccessLogs:
     def __init__(self, log_group: logs.ILogGroup) -> None:
@@ -61,7 +77,13 @@ class _AccessLogs:
 class Api(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.http_api = apigw.HttpApi(self, "Http", api_name="lms", create_default_stage=False)
+        self.http_api = apigw.HttpApi(
+            self,
+            "Http",
+            api_name="lms",
+            create_default_stage=False,
+            cors_preflight=cors(self.node.try_get_context("lms:cors-origins")),
+        )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=logs.RetentionDays.ONE_MONTH)
         self.stage = apigw.HttpStage(
             self,
@@ -99,6 +121,6 @@ class Api(Construct):
                 http_route,
                 "AwsSolutions-APIG4",
                 f"{route.key} is declared public in functions/{route.service}/service.py "
-                f"({route.summary or route.name}): it is how a caller without a token gets "
-                "one, or how API Gateway finds the keys that verify tokens.",
+                f"({route.summary or route.name}): it serves callers without a token "
+                "(signing up, logging in, the keys that verify tokens, the public catalog).",
             )

@@ -140,3 +140,20 @@ def test_the_vpc_has_no_route_to_the_internet_but_endpoints_for_the_apis(synth: 
     }
     assert any("events" in s for s in services)
     assert any("secretsmanager" in s for s in services)
+
+
+def test_browsers_get_no_cross_origin_access_unless_a_deployment_names_its_origins(
+    synth: Synth,
+) -> None:
+    (api,) = synth.resources("AWS::ApiGatewayV2::Api").values()
+    assert "CorsConfiguration" not in api["Properties"]
+
+
+def test_named_origins_and_no_wildcard_are_what_cors_allows() -> None:
+    from infra.api import cors
+
+    options = cors("https://app.example.com, https://admin.example.com")
+    assert options is not None
+    assert options.allow_origins == ["https://app.example.com", "https://admin.example.com"]
+    assert "*" not in (options.allow_origins or [])
+    assert cors(None) is None and cors("") is None
