@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import nag
+from lms_platform import topology
 from lms_platform.service import Route
 from lms_platform.settings import Settings
 
@@ -49,13 +50,14 @@ def cors(origins: str | None) -> apigw.CorsPreflightOptions | None:
 
     None by default: a browser app's origin is a deployment's choice, never a wildcard.
     """
-    if not origins:
+    allowed = topology.cors_origins(origins)
+    if not allowed:
         return None
     return apigw.CorsPreflightOptions(
-        allow_origins=[o.strip() for o in origins.split(",") if o.strip()],
+        allow_origins=list(allowed),
         allow_methods=[apigw.CorsHttpMethod.ANY],
-        allow_headers=["authorization", "content-type", "x-correlation-id"],
-        max_age=Duration.hours(1),
+        allow_headers=list(topology.CORS_ALLOW_HEADERS),
+        max_age=Duration.seconds(topology.CORS_MAX_AGE_SECONDS),
     )
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lms_local.state import RuntimeRecord, StateDir
+from lms_platform.topology import cors_origins
 
 logger = logging.getLogger("lms.local")
 
@@ -41,6 +42,7 @@ class LocalConfig:
     workers: int = DEFAULT_WORKERS
     relay_interval: float = DEFAULT_RELAY_INTERVAL
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_environment(
@@ -55,6 +57,7 @@ class LocalConfig:
             visibility_timeout=int(
                 _env_number("LMS_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_VISIBILITY_TIMEOUT)
             ),
+            cors_origins=cors_origins(os.environ.get("LMS_CORS_ORIGINS")),
         )
 
     @property

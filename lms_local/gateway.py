@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lms_local.lambdas import ACCOUNT_ID, HandlerNotFound, WorkerPool
+from lms_platform import topology
 from lms_platform.service import Route, Service
 
 logger = logging.getLogger("lms.gateway")
@@ -350,6 +351,7 @@ class Gateway:
         *,
         openapi: Callable[[], dict[str, Any]] | None = None,
         timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        cors_origins: Iterable[str] = (),
     ) -> None:
         self.routes = RouteTable(services)
         self.pool = pool
@@ -358,8 +360,32 @@ class Gateway:
         self._openapi = openapi
         self._openapi_body: bytes | None = None
         self._openapi_lock = threading.Lock()
+        self.cors_origins = frozenset(cors_origins)
 
     def handle(self, request: Request, request_id: str) -> Reply:
+        """As API Gateway answers: CORS for the allowed origins around the routed reply."""
+        origin = request.header("origin")
+        if origin not in self.cors_origins:
+            return self._route(request, request_id)
+        assert origin is not None
+        if request.method == "OPTIONS" and request.header("access-control-request-method"):
+            # A preflight is answered by the gateway itself; no function runs.
+            return Reply(
+                204,
+                [
+                    ("Access-Control-Allow-Origin", origin),
+                    ("Access-Control-Allow-Methods", "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"),
+                    ("Access-Control-Allow-Headers", ",".join(topology.CORS_ALLOW_HEADERS)),
+                    ("Access-Control-Max-Age", str(topology.CORS_MAX_AGE_SECONDS)),
+                    ("Vary", "Origin"),
+                ],
+                b"",
+            )
+        reply = self._route(request, request_id)
+        reply.headers.extend([("Access-Control-Allow-Origin", origin), ("Vary", "Origin")])
+        return reply
+
+    def _route(self, request: Request, request_id: str) -> Reply:
         if request.raw_path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
             return self._openapi_reply()
         lookup = self.routes.lookup(request.method, request.raw_path)

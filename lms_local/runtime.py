@@ -92,7 +92,13 @@ class Runtime:
         authorizer = JwtAuthorizer(
             lambda: keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )
-        gateway = Gateway(self.services, self.pool, authorizer, openapi=self._openapi(gateway_url))
+        gateway = Gateway(
+            self.services,
+            self.pool,
+            authorizer,
+            openapi=self._openapi(gateway_url),
+            cors_origins=config.cors_origins,
+        )
         self.server.start(gateway)
         config.state.write_runtime(
             RuntimeRecord(

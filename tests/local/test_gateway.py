@@ -375,3 +375,78 @@ def test_over_http_the_openapi_document_is_served(server: str) -> None:
     response = connection.getresponse()
     assert response.status == 200 and json.loads(response.read()) == {"openapi": "3.1.0"}
     connection.close()
+
+
+# --- cross-origin requests ------------------------------------------------------------------
+
+
+def _cors_gateway(gateway: Gateway) -> Gateway:
+    gateway.cors_origins = frozenset({"http://localhost:5173"})
+    return gateway
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered_without_running_a_function(
+    gateway: Gateway, calls: Calls
+) -> None:
+    reply = _cors_gateway(gateway).handle(
+        request(
+            "OPTIONS",
+            "/things",
+            headers=[
+                ("Origin", "http://localhost:5173"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "authorization,content-type"),
+            ],
+        ),
+        "r",
+    )
+    headers = dict(reply.headers)
+    assert reply.status == 204
+    assert headers["Access-Control-Allow-Origin"] == "http://localhost:5173"
+    assert "POST" in headers["Access-Control-Allow-Methods"].split(",")
+    assert {"authorization", "content-type"} <= set(
+        headers["Access-Control-Allow-Headers"].split(",")
+    )
+    assert calls.events == []
+
+
+def test_an_answer_to_an_allowed_origin_says_so_and_others_get_no_cors_headers(
+    gateway: Gateway, calls: Calls
+) -> None:
+    body = b'{"name": "a", "size": 2}'
+    allowed = _cors_gateway(gateway).handle(
+        request("POST", "/things", headers=[("Origin", "http://localhost:5173")], body=body), "r"
+    )
+    other = gateway.handle(
+        request("POST", "/things", headers=[("Origin", "https://evil.example")], body=body), "r"
+    )
+    assert allowed.status == other.status == 201
+    assert ("Access-Control-Allow-Origin", "http://localhost:5173") in allowed.headers
+    assert not any(k.lower().startswith("access-control") for k, _ in other.headers)
+
+
+def test_a_preflight_from_another_origin_is_routed_like_any_request(
+    gateway: Gateway, calls: Calls
+) -> None:
+    reply = _cors_gateway(gateway).handle(
+        request(
+            "OPTIONS",
+            "/things",
+            headers=[("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")],
+        ),
+        "r",
+    )
+    assert reply.status == 405
+    assert not any(k.lower().startswith("access-control") for k, _ in reply.headers)
+
+
+def test_a_wildcard_origin_is_refused_in_configuration() -> None:
+    from lms_platform.topology import cors_origins
+
+    assert cors_origins(" http://a.example ,http://b.example") == (
+        "http://a.example",
+        "http://b.example",
+    )
+    assert cors_origins(None) == ()
+    with pytest.raises(ValueError, match="not allowed"):
+        cors_origins("*")

@@ -18,6 +18,17 @@ MAX_RECEIVE_COUNT = 5
 # Lambda's SQS event source: how many records one invocation gets.
 CONSUMER_BATCH_SIZE = 10
 RELAY_SCHEDULE_MINUTES = 1
+# What a browser may send cross-origin, for the origins a deployment allows (none by default).
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-correlation-id")
+CORS_MAX_AGE_SECONDS = 3600
+
+
+def cors_origins(value: str | None) -> tuple[str, ...]:
+    """``https://a.example, https://b.example`` as a tuple; a wildcard is never allowed."""
+    origins = tuple(o.strip() for o in (value or "").split(",") if o.strip())
+    if "*" in origins:
+        raise ValueError("name the origins that may call the API; '*' is not allowed")
+    return origins
 
 
 @dataclass(frozen=True)
