@@ -98,17 +98,22 @@ def main() -> int:
 
 def _prepare(workdir: Path) -> dict[str, str]:
     """A migrated database with one user in it, and the environment a function would have."""
+    import atexit
+
     from functions.registry import SERVICES
     from lms_platform import auth
     from lms_platform.migrations import migrate
 
     admin_url = os.environ.get("LMS_DATABASE_URL")
-    if not admin_url:
+    if admin_url:
+        from lms_local.postgres import drop_database, fresh_database
+
+        admin_url = fresh_database(admin_url, "lms_bench")
+        atexit.register(drop_database, admin_url)
+    else:
         from lms_local.postgres import start_embedded
 
         admin_url, server = start_embedded(workdir / "pg", cleanup_mode="delete")
-        import atexit
-
         atexit.register(server.cleanup)
     from moto.server import ThreadedMotoServer
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import signal
 import urllib.parse
 import warnings
@@ -98,5 +99,34 @@ def _ensure_database(admin_url: str, name: str) -> None:
     try:
         if not connection.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
             connection.run(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+
+
+def fresh_database(url: str, prefix: str) -> str:
+    """A new, empty database on the server ``url`` names (tests and the benchmark never
+    touch a database of yours); its URL."""
+    from lms_platform.db import open_connection, params_from_url
+
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    connection = open_connection(params_from_url(url))
+    try:
+        connection.run(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    head, _, tail = url.partition("?")
+    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")
+
+
+def drop_database(url: str) -> None:
+    """Drop the database ``url`` names (made by ``fresh_database``), connected elsewhere."""
+    from lms_platform.db import open_connection, params_from_url
+
+    params = params_from_url(url)
+    head, _, tail = url.partition("?")
+    maintenance = f"{head.rsplit('/', 1)[0]}/postgres" + (f"?{tail}" if tail else "")
+    connection = open_connection(params_from_url(maintenance))
+    try:
+        connection.run(f'DROP DATABASE IF EXISTS "{params.database}" WITH (FORCE)')
     finally:
         connection.close()

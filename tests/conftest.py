@@ -16,7 +16,7 @@ from lms_platform import auth, topology
 from lms_platform.aws import client, reset_clients
 from lms_platform.db import open_connection, params_from_url, reset_databases
 from lms_platform.settings import reset_settings
-from tests.support import free_port, fresh_database
+from tests.support import free_port
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +24,12 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
     given = os.environ.get("LMS_DATABASE_URL")
     if given:
-        yield fresh_database(given, "lms_test")
+        from lms_local.postgres import drop_database, fresh_database
+
+        url = fresh_database(given, "lms_test")
+        yield url
+        reset_databases()
+        drop_database(url)
         return
     from lms_local.postgres import start_embedded
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-import secrets
 import socket
 import time
 import uuid
@@ -198,17 +197,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def fresh_database(url: str, prefix: str) -> str:
-    """A new database on the server ``url`` names, so tests never touch real data."""
-    from lms_platform.db import open_connection, params_from_url
-
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    connection = open_connection(params_from_url(url))
-    try:
-        connection.run(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    head, _, tail = url.partition("?")
-    return f"{head.rsplit('/', 1)[0]}/{name}" + (f"?{tail}" if tail else "")

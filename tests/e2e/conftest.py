@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from lms_local.postgres import drop_database, fresh_database
 from tests.e2e.harness import (
     GIVEN_DATABASE_URL,
     BusTap,
@@ -19,7 +20,7 @@ from tests.e2e.harness import (
     require_outside_dependencies,
     wait_until_healthy,
 )
-from tests.support import free_port, fresh_database
+from tests.support import free_port
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if GIVEN_DATABASE_URL:
+            drop_database(env["LMS_DATABASE_URL"])
 
 
 @pytest.fixture(scope="module")
