@@ -15,16 +15,18 @@ from typing import Any
 
 from lms_platform.aws import client
 
-_EXTENSION_PORT = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", "2773")
+_DEFAULT_EXTENSION_PORT = "2773"
 
 
 @lru_cache(maxsize=16)
 def secret_string(secret_id: str) -> str:
     token = os.environ.get("AWS_SESSION_TOKEN")
     if token and os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and _extension_present():
-        url = (
-            f"http://localhost:{_EXTENSION_PORT}/secretsmanager/get?secretId="
-            + urllib.parse.quote(secret_id, safe="")
+        # Read with the other variables, at the call: a port read at import would send the
+        # request elsewhere than the port _extension_present() just found set.
+        port = os.environ.get("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") or _DEFAULT_EXTENSION_PORT
+        url = f"http://localhost:{port}/secretsmanager/get?secretId=" + urllib.parse.quote(
+            secret_id, safe=""
         )
         request = urllib.request.Request(url, headers={"X-Aws-Parameters-Secrets-Token": token})
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (localhost)
