@@ -298,10 +298,17 @@ def stack(aurora: Aurora, secretsmanager: Any) -> Iterator[Stack]:
 @pytest.fixture
 def deployed(stack: Stack, lambda_env: LambdaEnv) -> Stack:
     """The stack after the migration function ran (then the environment is no one's)."""
-    lambda_env.set(**stack.deploy_env())
-    run_deploy()
-    lambda_env.unset(*stack.deploy_env())
+    deploy(stack, lambda_env)
     return stack
+
+
+def deploy(stack: Stack, lambda_env: LambdaEnv) -> dict[str, Any]:
+    """Run the migration function in an environment of its own, then leave none behind."""
+    lambda_env.set(**stack.deploy_env())
+    try:
+        return run_deploy()
+    finally:
+        lambda_env.unset(*stack.deploy_env())
 
 
 def run_deploy() -> dict[str, Any]:
