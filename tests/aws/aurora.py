@@ -218,6 +218,7 @@ class TlsProxy:
         self._listener = socket.create_server((self.host, 0))
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
         self._thread = threading.Thread(target=self._accept, name="tls-proxy", daemon=True)
         self._thread.start()
 
@@ -227,7 +228,17 @@ class TlsProxy:
         with self._lock:
             return self.sessions.get(int(client_port))
 
+    def drop_connections(self) -> int:
+        """Cut every client connection, as RDS Proxy does after its idle client timeout."""
+        with self._lock:
+            dropped, self._open = self._open, set()
+        for sock in dropped:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return len(dropped)
+
     def stop(self) -> None:
+        self.drop_connections()
         with contextlib.suppress(OSError):
             # shutdown() wakes the thread blocked in accept(); close() alone would not.
             self._listener.shutdown(socket.SHUT_RDWR)
@@ -248,6 +259,7 @@ class TlsProxy:
 
     def _serve(self, client: socket.socket) -> None:
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        secure: socket.socket = client
         try:
             while True:
                 length, code = struct.unpack("!ii", _read_exactly(client, 8))
@@ -271,6 +283,7 @@ class TlsProxy:
                 backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 cipher = secure.cipher()
                 with self._lock:
+                    self._open.add(secure)
                     self.sessions[backend.getsockname()[1]] = TlsSession(
                         version=str(secure.version()),
                         cipher=cipher[0] if cipher else "",
@@ -281,6 +294,8 @@ class TlsProxy:
         except (ConnectionError, OSError, EOFError):
             return
         finally:
+            with self._lock:
+                self._open.discard(secure)
             with contextlib.suppress(OSError):
                 client.close()
 

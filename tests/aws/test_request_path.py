@@ -21,7 +21,8 @@ PASSWORD = "correct horse battery"
 
 
 def _connection_facts(stack: Stack) -> dict[str, Any]:
-    """Who the user service's kept connection is logged in as, and its TLS session."""
+    """Who the user service's kept connection is logged in as, where, and its TLS session
+    (``port``: the proxy's side of it, one per connection)."""
     row = user_store.db().read_one(
         "SELECT current_user AS role, current_database() AS db, inet_client_port() AS port"
     )
@@ -29,6 +30,7 @@ def _connection_facts(stack: Stack) -> dict[str, Any]:
     return {
         "role": row["role"],
         "database": row["db"],
+        "port": row["port"],
         "tls": stack.aurora.proxy.sessions.get(row["port"]),
     }
 
@@ -131,3 +133,25 @@ def test_a_cursor_signed_under_another_password_is_refused(
     fresh = _catalog()
     assert fresh.status == 200
     assert _catalog(fresh.body["nextCursor"]).status == 200
+
+
+def test_after_the_proxy_drops_idle_connections_the_next_requests_reconnect(
+    deployed: Stack, lambda_env: LambdaEnv
+) -> None:
+    # Given a warm User function whose kept connection the proxy then cut (its idle client
+    # timeout)
+    lambda_env.set(**deployed.function_env("user"))
+    before = _connection_facts(deployed)
+    assert deployed.aurora.proxy.drop_connections() >= 1
+    # When the next requests come: a read, then a write in a unit of work
+    after_read = _connection_facts(deployed)
+    deployed.aurora.proxy.drop_connections()
+    registered = call(
+        "POST",
+        "/auth/register",
+        body={"email": "grace@example.com", "password": PASSWORD, "displayName": "Grace"},
+    )
+    # Then both succeed on a new TLS connection, the caller never seeing the cut
+    assert after_read["tls"] is not None
+    assert after_read["port"] != before["port"]
+    assert registered.status == 201, registered.body
