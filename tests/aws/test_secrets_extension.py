@@ -13,7 +13,8 @@ import subprocess
 import sys
 import threading
 import urllib.parse
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 
 from lms_platform import secrets as lms_secrets
-from tests.aws.conftest import LambdaEnv, Stack
+from tests.aws.conftest import LambdaEnv
 
 REPO = Path(__file__).resolve().parents[2]
 SESSION_TOKEN = "session-token-of-this-execution-environment"
@@ -77,9 +78,24 @@ def extension() -> Iterator[FakeExtension]:
 
 
 @pytest.fixture
-def two_values(stack: Stack, extension: FakeExtension) -> str:
+def create_secret(secretsmanager: Any) -> Iterator[Callable[[str], str]]:
+    """``create_secret(value)``: a new secret in moto, its ARN; deleted afterwards."""
+    made: list[str] = []
+
+    def create(value: str) -> str:
+        name = f"lms-test/{uuid.uuid4().hex}"
+        made.append(secretsmanager.create_secret(Name=name, SecretString=value)["ARN"])
+        return made[-1]
+
+    yield create
+    for arn in made:
+        secretsmanager.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
+
+
+@pytest.fixture
+def two_values(create_secret: Callable[[str], str], extension: FakeExtension) -> str:
     """A secret whose value in moto differs from the extension's: the id."""
-    arn = stack.create_secret("from-secrets-manager")
+    arn = create_secret("from-secrets-manager")
     extension.values[arn] = "from-the-extension"
     return arn
 
@@ -160,10 +176,10 @@ def test_off_lambda_a_secret_is_read_through_boto3(
 
 
 def test_secret_json_refuses_a_secret_that_is_not_an_object(
-    lambda_env: LambdaEnv, extension: FakeExtension, stack: Stack
+    lambda_env: LambdaEnv, extension: FakeExtension, create_secret: Callable[[str], str]
 ) -> None:
     # Given a secret holding a JSON list, through the extension
-    arn = stack.create_secret("[1, 2]")
+    arn = create_secret("[1, 2]")
     extension.values[arn] = "[1, 2]"
     lambda_env.set(**_on_lambda(extension))
     # When it is read as JSON, then it is refused by name
