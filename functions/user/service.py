@@ -14,6 +14,7 @@ SERVICE = Service(
             "register",
             public=True,
             status=201,
+            throttle="strict",
             summary="Create a student account",
         ),
         Route(
@@ -22,6 +23,7 @@ SERVICE = Service(
             "login",
             public=True,
             reads_signing_key=True,
+            throttle="strict",
             summary="Exchange email and password for an access token",
         ),
         Route("GET", "/me", "get_me", summary="The caller: user, profile and roles"),

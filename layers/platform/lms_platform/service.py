@@ -1,17 +1,25 @@
-"""What a service declares once and everything else reads: its routes and its consumer.
+"""What a service declares once and everything else reads: its routes, its consumer, its
+scheduled jobs, and what its functions may touch beyond their own database role.
 
-The CDK app builds one function per route and one consumer per service from these; the
-local gateway routes to the same handlers; the OpenAPI document and the tests list them.
+The CDK app builds one function per route, one consumer and one function per job from
+these; the local gateway routes to the same handlers; the OpenAPI document and the tests
+list them. Nothing here imports a handler: a declaration is cheap to read anywhere.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from lms_events.envelope import EventData
     from lms_platform.http import Endpoint
+
+# S3 actions a function may be granted on its service's prefix of the content bucket.
+BucketAction = Literal["GetObject", "PutObject", "DeleteObject", "ListBucket"]
+# Throttling classes: "strict" routes (sign-up, log-in, token refresh) get a lower rate
+# than the rest; the rates themselves are a deployment's setting.
+Throttle = Literal["default", "strict"]
 
 
 @dataclass(frozen=True)
@@ -26,10 +34,29 @@ class Route:
     # The function signs tokens or publishes their keys: only such functions may read the
     # signing key.
     reads_signing_key: bool = False
+    # What the function may do in the service's part of the content bucket (its
+    # ``bucket_prefix``); nothing by default.
+    bucket: tuple[BucketAction, ...] = ()
+    # Which of the service's own secrets (``Service.secrets``) the function reads.
+    secrets: tuple[str, ...] = ()
+    throttle: Throttle = "default"
 
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A function the deployment runs on a schedule (and an operator may run by hand):
+    ``functions/<service>/jobs/<name>.py``, its ``handler``."""
+
+    name: str
+    every_minutes: int
+    summary: str = ""
+    timeout_seconds: int = 60
+    bucket: tuple[BucketAction, ...] = ()
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +65,22 @@ class Service:
     routes: tuple[Route, ...] = ()
     # The events the service's consumer subscribes to (one rule, one queue, one DLQ).
     consumes: tuple[type[EventData], ...] = ()
+    # The consumer takes every event of every service (source prefix ``lms.``) rather than
+    # the listed ones; it still declares in ``consumes`` the types it acts on.
+    consumes_all: bool = False
     publishes: tuple[type[EventData], ...] = ()
+    # The consumer hands work to itself through its own queue (long work cut in pieces,
+    # each piece a message); the names of those tasks.
+    tasks: tuple[str, ...] = ()
+    jobs: tuple[Job, ...] = ()
+    # The key prefix of the content bucket that is the service's own ("content/"); the
+    # bucket actions of its routes and jobs are granted on that prefix only.
+    bucket_prefix: str | None = None
+    # Secrets the service owns (a payment gateway's key ...): created empty by the
+    # deployment, filled by the operator, read by the functions that name them.
+    secrets: tuple[str, ...] = ()
+    # What the consumer may do in the bucket (say, delete the objects of retired content).
+    consumer_bucket: tuple[BucketAction, ...] = ()
 
     def __post_init__(self) -> None:
         bound = tuple(replace(r, service=self.name) for r in self.routes)
@@ -47,6 +89,14 @@ class Service:
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"routes declared twice in {self.name}: {sorted(duplicates)}")
+        for grantee in (*bound, *self.jobs):
+            unknown = set(grantee.secrets) - set(self.secrets)
+            if unknown:
+                raise ValueError(f"{self.name}.{grantee.name} reads undeclared secrets {unknown}")
+            if grantee.bucket and not self.bucket_prefix:
+                raise ValueError(f"{self.name}.{grantee.name} uses the bucket: no bucket_prefix")
+        if self.tasks and not (self.consumes or self.consumes_all):
+            raise ValueError(f"{self.name} declares tasks but has no consumer to run them")
 
     @property
     def schema(self) -> str:
@@ -58,18 +108,32 @@ class Service:
         return self.schema
 
     @property
+    def source(self) -> str:
+        """The EventBridge ``Source`` of the service's events: the only one it may put."""
+        return f"lms.{self.name}"
+
+    @property
     def package(self) -> str:
         return f"functions.{self.name}"
 
     def handler_path(self, route: Route) -> str:
         return f"{self.package}.api.{route.name}.handler"
 
+    def job_path(self, job: Job) -> str:
+        return f"{self.package}.jobs.{job.name}.handler"
+
     @property
     def consumer_path(self) -> str | None:
-        return f"{self.package}.consumer.handler" if self.consumes else None
+        return f"{self.package}.consumer.handler" if self.has_consumer else None
+
+    @property
+    def has_consumer(self) -> bool:
+        return bool(self.consumes or self.consumes_all)
 
     def event_pattern(self) -> dict[str, Any] | None:
         """The EventBridge rule pattern that brings the consumer its events."""
+        if self.consumes_all:
+            return {"source": [{"prefix": "lms."}]}
         if not self.consumes:
             return None
         return {
@@ -82,6 +146,12 @@ class Service:
             if route.name == name:
                 return route
         raise KeyError(f"{self.name} declares no route named {name!r}")
+
+    def job(self, name: str) -> Job:
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        raise KeyError(f"{self.name} declares no job named {name!r}")
 
     def endpoint(self, module_name: str) -> Endpoint:
         """The endpoint for the use case module ``module_name`` (pass ``__name__``)."""

@@ -15,6 +15,8 @@ class Settings(BaseModel):
 
     # The service a shared function (the relay) works for: user, course, ...
     service: str | None = None
+    # The deployment this function belongs to (``-c lms:stage=``); "local" under lms run.
+    stage: str = "local"
 
     # Database. Locally a URL (the service's role replaces the user in it); on AWS the
     # service's own secret (host, port, dbname, username, password) read through the
