@@ -40,6 +40,9 @@ class Route:
     # Which of the service's own secrets (``Service.secrets``) the function reads.
     secrets: tuple[str, ...] = ()
     throttle: Throttle = "default"
+    # The answer depends on the caller although the route is public (tokens): it carries
+    # ``Cache-Control: no-store`` as every protected route's answer does.
+    no_store: bool = False
 
     @property
     def key(self) -> str:
