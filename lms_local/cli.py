@@ -57,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run everything until Ctrl-C (the default)")
     run.add_argument("--port", type=int, help="the gateway's port (default: $LMS_PORT or 3000)")
+    run.add_argument(
+        "--json", action="store_true", help="log lines as the JSON the functions write on AWS"
+    )
 
     admin = commands.add_parser(
         "create-admin", help="create the first administrator, or make an account one"
@@ -106,9 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 # --- commands ------------------------------------------------------------------------------
 
 
-def _run(config: LocalConfig, _args: argparse.Namespace) -> int:
+def _run(config: LocalConfig, args: argparse.Namespace) -> int:
+    import os
+
     from lms_local.runtime import run
 
+    if getattr(args, "json", False):
+        os.environ["LMS_LOG_FORMAT"] = "json"
     return run(config, _services())
 
 

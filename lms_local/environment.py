@@ -145,6 +145,10 @@ class Environment:
             os.environ["LMS_CURSOR_KEY"] = state.cursor_key()
         os.environ.setdefault("LMS_JWT_ISSUER", jwt_issuer or self.config.gateway_url)
         os.environ.setdefault("LMS_EVENT_BUS_NAME", topology.EVENT_BUS)
+        # The functions' log lines readable in a terminal (``lms run --json`` for the raw
+        # JSON they write on AWS), and their metrics shown in those lines.
+        os.environ.setdefault("LMS_LOG_FORMAT", "text")
+        os.environ.setdefault("LMS_METRICS_FORMAT", "log")
         # The emulators accept any credentials; the SDK only needs some to sign with.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -156,7 +156,10 @@ class QueueFeeder:
         done = [m for m in messages if m["MessageId"] not in failed]
         self._delete(done)
         elapsed = (time.perf_counter() - started) * 1000
-        logger.info(
+        # Each delivery has its own line from the consumer; the batch's only in debug, or
+        # when records failed (they come back after the visibility timeout).
+        logger.log(
+            logging.WARNING if len(done) < len(messages) else logging.DEBUG,
             "deliver %s %d records, %d failed %.0fms",
             self.queue_name,
             len(messages),

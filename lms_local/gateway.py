@@ -284,6 +284,8 @@ class Reply:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    # A function answered (and logged its own line); otherwise the gateway itself did.
+    invoked: bool = False
 
 
 def reply_from_result(result: Any) -> Reply:
@@ -435,7 +437,9 @@ class Gateway:
             logger.exception("%s failed", function_name)
             return gateway_message(500, "Internal Server Error")
         try:
-            return reply_from_result(result)
+            reply = reply_from_result(result)
+            reply.invoked = True
+            return reply
         except Exception:
             logger.exception("%s returned a malformed response", function_name)
             return gateway_message(500, "Internal Server Error")
@@ -470,7 +474,16 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._write(reply, request_id)
         elapsed = (time.perf_counter() - started) * 1000
         shown = raw_path + (f"?{parts.query}" if parts.query else "")
-        logger.info("%s %s %d %.0fms", self.command, shown, reply.status, elapsed)
+        # A function logs its own line for what it served; the gateway for what it answered
+        # itself (no route, no token, CORS preflight, a body it could not read).
+        logger.log(
+            logging.DEBUG if reply.invoked else logging.INFO,
+            "%s %s %d %.0fms (gateway)",
+            self.command,
+            shown,
+            reply.status,
+            elapsed,
+        )
 
     def _read_and_handle(self, raw_path: str, raw_query: str, request_id: str) -> Reply:
         try:

@@ -48,7 +48,7 @@ def _event_ids(received: list[dict[str, Any]]) -> list[str]:
     return [e["detail"]["eventId"] for e in received]
 
 
-def _bus_unreachable(entries: Entries) -> list[uuid.UUID]:
+def _bus_unreachable(entries: Entries, **_: object) -> list[uuid.UUID]:
     raise ConnectionError("the bus is unreachable")
 
 
@@ -156,7 +156,7 @@ def test_only_entries_the_bus_accepted_are_marked_published(
     # Given a bus that accepts every entry but the second of the call
     real_put_events = outbox.put_events
 
-    def second_refused(entries: Entries) -> list[uuid.UUID]:
+    def second_refused(entries: Entries, **_: object) -> list[uuid.UUID]:
         accepted = real_put_events(entries)
         return [i for i in accepted if i != entries[1][0]]
 
@@ -203,7 +203,7 @@ def test_the_relay_stops_at_rows_the_bus_refuses_and_keeps_them(
     # Given waiting rows and a bus that refuses one entry of every call
     _commit_unpublished(db, monkeypatch, 5)
     real_put_events = outbox.put_events
-    monkeypatch.setattr(outbox, "put_events", lambda entries: real_put_events(entries)[1:])
+    monkeypatch.setattr(outbox, "put_events", lambda entries, **_: real_put_events(entries)[1:])
     # When the relay sweeps
     sent = relay(db, grace_seconds=0)
     # Then it reports and marks only what the bus accepted; the rest waits for next time
@@ -220,7 +220,7 @@ def test_two_concurrent_relays_publish_each_row_once(
     handed_to_bus: list[uuid.UUID] = []
     lock = threading.Lock()
 
-    def slow_put_events(entries: Entries) -> list[uuid.UUID]:
+    def slow_put_events(entries: Entries, **_: object) -> list[uuid.UUID]:
         with lock:
             handed_to_bus.extend(e[0] for e in entries)
         time.sleep(0.2)  # the sweep keeps its rows locked meanwhile

@@ -2,12 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
-
 from functions.course import use_cases
 from functions.course.models import Course
 from functions.course.service import SERVICE
-from lms_platform.http import current_principal
+from lms_platform.http import Path, current_principal
 
 api = SERVICE.endpoint(__name__)
 

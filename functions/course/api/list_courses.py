@@ -2,11 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from functions.course import use_cases
 from functions.course.models import CoursePage
 from functions.course.service import SERVICE
+from lms_platform.http import Query
 from lms_platform.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
 api = SERVICE.endpoint(__name__)

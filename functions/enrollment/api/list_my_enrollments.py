@@ -2,12 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from functions.enrollment import use_cases
 from functions.enrollment.models import EnrollmentPage, EnrollmentStatus
 from functions.enrollment.service import SERVICE
-from lms_platform.http import current_principal
+from lms_platform.http import Query, current_principal
 from lms_platform.pagination import DEFAULT_LIMIT, CursorParam, Limit
 
 api = SERVICE.endpoint(__name__)

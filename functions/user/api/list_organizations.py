@@ -2,12 +2,10 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
 from functions.user import use_cases
 from functions.user.models import OrganizationPage
 from functions.user.service import SERVICE
-from lms_platform.http import current_principal
+from lms_platform.http import Query, current_principal
 
 api = SERVICE.endpoint(__name__)
 

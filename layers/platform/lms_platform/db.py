@@ -3,10 +3,22 @@
 Each service connects as its own login role (named like its schema, whose search path is
 that schema alone), one connection per execution environment, kept and reused.
 
-The hot path speaks pg8000's native protocol with named prepared statements: a warm
-statement is one round trip, where the DB-API layer (and so SQLAlchemy on top of it)
-needs three per statement plus a lone BEGIN. SQLAlchemy defines the tables and runs the
-migrations (see ``lms_platform.migrations``); it is never imported by a request.
+The hot path speaks pg8000's native protocol, one round trip per statement, where the
+DB-API layer (and so SQLAlchemy on top of it) needs three per statement plus a lone BEGIN.
+Two statement modes (``LMS_DB_STATEMENT_MODE``): "named" prepares each statement once per
+connection and then sends Bind, Execute, Sync; "unnamed" sends Parse, Bind, Describe,
+Execute and Sync in one flush every time, so that no statement outlives its transaction on
+the server -- what a pooler that hands each transaction to another server connection (RDS
+Proxy) can always follow. SQLAlchemy defines the tables and runs the migrations (see
+``lms_platform.migrations``); it is never imported by a request.
+
+When the database does not answer in time, or the connection breaks in the middle of a
+statement, the protocol state of the connection is unknown: it is closed at once (the
+socket itself, so that the server rolls the transaction back and lets go of its locks)
+and the next unit of work opens a fresh one; a rollback is only ever sent on a connection
+known to be in step. Such failures, and the server ending a statement for its role's
+``statement_timeout`` or ``lock_timeout``, surface as ``errors.Unavailable``: a request
+answers 503 with ``Retry-After``, a consumer leaves the record for redelivery.
 """
 
 from __future__ import annotations
@@ -26,9 +38,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import pg8000.core as pg_core
 import pg8000.native
+from pg8000.converters import make_params
 from pg8000.exceptions import DatabaseError, InterfaceError
 
+from lms_platform.errors import Unavailable
 from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -41,6 +56,21 @@ Row = dict[str, Any]
 RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 UNIQUE_VIOLATION = "23505"
 _STATEMENT_CACHE_SIZE = 256
+
+# SQLSTATEs of a server that gave up on the work (its time limits) or is going away: the
+# caller may try again shortly. Those marked fatal end the connection too.
+UNAVAILABLE: dict[str, tuple[str, bool]] = {
+    "57014": ("statement timeout", False),  # query_canceled (statement_timeout)
+    "55P03": ("lock timeout", False),  # lock_not_available (lock_timeout)
+    "25P03": ("idle in transaction timeout", True),
+    "57P01": ("the server ended the connection", True),  # admin_shutdown, terminate
+    "57P02": ("the server crashed", True),
+    "57P03": ("the server is starting", True),
+    "53300": ("too many connections", True),
+    "08000": ("connection failure", True),
+    "08003": ("connection failure", True),
+    "08006": ("connection failure", True),
+}
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -96,9 +126,15 @@ def _parse_timestamptz(text: str) -> datetime | str:
         return text
 
 
-def open_connection(params: ConnectParams, timeout: float = 5.0) -> pg8000.native.Connection:
-    """A new connection: one reused SSL context, TCP_NODELAY on (a tuned connect is ~10x faster)."""
+def open_connection(
+    params: ConnectParams, timeout: float = 5.0, *, socket_timeout: float | None = None
+) -> pg8000.native.Connection:
+    """A new connection: one reused SSL context, TCP_NODELAY on (a tuned connect is ~10x
+    faster). ``timeout`` bounds the connect; ``socket_timeout`` (default: the same) every
+    later wait for the server's answer."""
     connection = _open(params, timeout)
+    if socket_timeout is not None:
+        connection._usock.settimeout(socket_timeout)
     connection.register_in_adapter(_TIMESTAMPTZ_OID, _parse_timestamptz)
     return connection
 
@@ -169,10 +205,16 @@ def service_connect_params(role: str) -> ConnectParams:
 
 
 class Session:
-    """One live connection and its prepared statements."""
+    """One live connection and its statements.
 
-    def __init__(self, connection: pg8000.native.Connection) -> None:
+    ``broken`` once its protocol state is unknown (a timeout or a network error in the
+    middle of an exchange): it is then closed and never used again.
+    """
+
+    def __init__(self, connection: pg8000.native.Connection, *, named: bool = True) -> None:
         self.connection = connection
+        self.named = named
+        self.broken = False
         self._statements: OrderedDict[str, pg8000.native.PreparedStatement] = OrderedDict()
 
     def _prepared(self, sql: str) -> pg8000.native.PreparedStatement:
@@ -187,24 +229,97 @@ class Session:
             self._statements.move_to_end(sql)
         return statement
 
+    def _run(self, sql: str, params: dict[str, Any]) -> tuple[list[Any], Any, int]:
+        """Rows, column descriptions and row count of one statement, one round trip."""
+        try:
+            if self.named:
+                statement = self._prepared(sql)
+                rows = statement.run(**params) or []
+                return rows, statement.columns, int(statement._context.row_count)
+            context = _run_unnamed(self.connection, sql, params)
+            return context.rows or [], context.columns, int(context.row_count)
+        except DatabaseError as error:
+            state = sqlstate(error)
+            if state in UNAVAILABLE:
+                reason, fatal = UNAVAILABLE[state]
+                if fatal:
+                    self.kill()
+                raise Unavailable(reason) from error
+            raise
+        except (InterfaceError, OSError) as error:
+            # The exchange stopped half-way: what the server did, and what it will still
+            # send, is unknown. Only a closed socket makes it let go (and roll back).
+            self.kill()
+            timed_out = isinstance(error, TimeoutError) or isinstance(error.__cause__, TimeoutError)
+            raise Unavailable("no answer in time" if timed_out else "connection lost") from error
+
     def fetch(self, sql: str, **params: Any) -> list[Row]:
-        statement = self._prepared(sql)
-        rows = statement.run(**params) or []
-        names = [column["name"] for column in statement.columns or ()]
+        rows, columns, _ = self._run(sql, params)
+        names = [column["name"] for column in columns or ()]
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     def execute(self, sql: str, **params: Any) -> int:
         """Run a statement; the number of rows it touched."""
-        statement = self._prepared(sql)
-        statement.run(**params)
-        return int(statement._context.row_count)
+        return self._run(sql, params)[2]
 
     def simple(self, sql: str) -> None:
-        self.connection.run(sql)
+        try:
+            self.connection.run(sql)
+        except DatabaseError as error:
+            state = sqlstate(error)
+            if state in UNAVAILABLE:
+                reason, fatal = UNAVAILABLE[state]
+                if fatal:
+                    self.kill()
+                raise Unavailable(reason) from error
+            raise
+        except (InterfaceError, OSError) as error:
+            self.kill()
+            raise Unavailable("connection lost") from error
+
+    def kill(self) -> None:
+        """Close the socket now, without a goodbye the server may never read."""
+        self.broken = True
+        sock = getattr(self.connection, "_usock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+        with contextlib.suppress(Exception):
+            self.connection._sock.close()
 
     def close(self) -> None:
+        if self.broken:
+            return
         with contextlib.suppress(Exception):  # a dead connection cannot be closed politely
             self.connection.close()
+
+
+_unnamed: OrderedDict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = OrderedDict()
+
+
+def _run_unnamed(
+    connection: pg8000.native.Connection, sql: str, params: dict[str, Any]
+) -> pg_core.Context:
+    """Parse, Bind, Describe (portal), Execute and Sync, sent in one flush: one round trip,
+    and nothing named left on the server."""
+    found = _unnamed.get(sql)
+    if found is None:
+        found = _unnamed[sql] = pg8000.native.to_statement(sql)
+        if len(_unnamed) > _STATEMENT_CACHE_SIZE:
+            _unnamed.popitem(last=False)
+    statement, make_values = found
+    values = make_params(connection.py_types, make_values(params))
+    context = pg_core.Context(statement)
+    connection.send_PARSE(pg_core.NULL_BYTE, statement, ())
+    connection.send_BIND(pg_core.NULL_BYTE, values)
+    connection._send_message(pg_core.DESCRIBE, pg_core.PORTAL + pg_core.NULL_BYTE)
+    connection.send_EXECUTE()
+    pg_core._write(connection._sock, pg_core.SYNC_MSG)
+    pg_core._flush(connection._sock)
+    connection.handle_messages(context)
+    return context
 
 
 class UnitOfWork:
@@ -253,18 +368,31 @@ class Database:
 
     def __init__(self, role: str, connect: Callable[[], pg8000.native.Connection] | None = None):
         self.role = role
-        self._connect = connect or (
-            lambda: open_connection(
-                service_connect_params(role), timeout=get_settings().db_connect_timeout
-            )
-        )
+        self._connect = connect or self._open
         self._session: Session | None = None
         # Lambda runs one request at a time per environment; the local gateway may not.
         self._lock = threading.RLock()
 
+    def _open(self) -> pg8000.native.Connection:
+        settings = get_settings()
+        try:
+            return open_connection(
+                service_connect_params(self.role),
+                timeout=settings.db_connect_timeout,
+                socket_timeout=settings.db_socket_timeout,
+            )
+        except (InterfaceError, OSError) as error:
+            raise Unavailable("cannot connect to the database") from error
+        except DatabaseError as error:
+            state = sqlstate(error)
+            if state in UNAVAILABLE:
+                raise Unavailable(UNAVAILABLE[state][0]) from error
+            raise
+
     def _live_session(self) -> Session:
-        if self._session is None:
-            self._session = Session(self._connect())
+        if self._session is None or self._session.broken:
+            named = get_settings().db_statement_mode == "named"
+            self._session = Session(self._connect(), named=named)
         return self._session
 
     def discard_connection(self) -> None:
@@ -275,10 +403,15 @@ class Database:
     def read(self, sql: str, **params: Any) -> list[Row]:
         """A read-only statement in autocommit: one round trip once the statement is warm."""
         with self._lock:
+            kept = self._session is not None and not self._session.broken
             try:
                 return self._live_session().fetch(sql, **params)
-            except (InterfaceError, OSError):
-                # The kept connection died (idle timeout, proxy restart): reads are safe to retry.
+            except Unavailable as error:
+                # A kept connection that died while idle (the proxy's idle timeout, a
+                # restart) fails at once: a read is safe to send again on a new one. A
+                # timeout is not retried: the server was busy, not gone.
+                if not kept or error.reason != "connection lost":
+                    raise
                 self.discard_connection()
                 return self._live_session().fetch(sql, **params)
 
@@ -326,10 +459,13 @@ class Database:
 
     def _begin(self, isolation: str) -> Session:
         statement = f"BEGIN ISOLATION LEVEL {isolation}"
+        kept = self._session is not None and not self._session.broken
         try:
             session = self._live_session()
             session.simple(statement)
-        except (InterfaceError, OSError):
+        except Unavailable:
+            if not kept:
+                raise
             # Nothing was done yet on this transaction: a fresh connection is safe.
             self.discard_connection()
             session = self._live_session()
@@ -337,9 +473,15 @@ class Database:
         return session
 
     def _rollback(self, session: Session) -> None:
+        """Roll back on a connection known to be in step; a broken one is already closed
+        (the server rolled back when its socket went)."""
+        if session.broken:
+            self.discard_connection()
+            return
         try:
             session.simple("ROLLBACK")
         except Exception:
+            session.kill()
             self.discard_connection()
 
 

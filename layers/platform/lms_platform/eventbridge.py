@@ -30,6 +30,7 @@ _TARGET = "AWSEvents.PutEvents"
 _CONTENT_TYPE = "application/x-amz-json-1.1"
 _RETRYABLE_ERRORS = frozenset({"ThrottlingException", "InternalException", "ServiceUnavailable"})
 _ATTEMPTS = 3
+_TIMEOUT_SECONDS = 5.0
 
 
 class PutEventsError(Exception):
@@ -120,17 +121,20 @@ class EventBridgeClient:
         self.region = region
         self._local = threading.local()
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             parts = urllib.parse.urlsplit(self.endpoint)
             if parts.scheme == "https":
                 connection = http.client.HTTPSConnection(
-                    parts.netloc, timeout=5, context=_tls_context()
+                    parts.netloc, timeout=timeout, context=_tls_context()
                 )
             else:
-                connection = http.client.HTTPConnection(parts.netloc, timeout=5)
+                connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
             self._local.connection = connection
+        connection.timeout = timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(timeout)
         return connection
 
     def _drop_connection(self) -> None:
@@ -139,9 +143,20 @@ class EventBridgeClient:
             connection.close()
             self._local.connection = None
 
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(
+        self, entries: list[dict[str, Any]], *, budget: float | None = None
+    ) -> dict[str, Any]:
+        """One PutEvents call, retried on throttling and server errors. ``budget`` (seconds)
+        bounds the whole, retries and back-off included: a request that publishes after
+        its commit must answer within its own timeout, and leaves the rest to the relay."""
         body = json.dumps({"Entries": entries}).encode()
+        deadline = None if budget is None else time.monotonic() + budget
         for attempt in range(1, _ATTEMPTS + 1):
+            timeout = _TIMEOUT_SECONDS
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0.05:
+                    raise PutEventsError("PutEvents did not answer within its time budget")
             headers = sign(
                 method="POST",
                 url=self.endpoint,
@@ -153,7 +168,7 @@ class EventBridgeClient:
                 now=datetime.now(UTC),
             )
             try:
-                connection = self._connection()
+                connection = self._connection(timeout)
                 connection.request(
                     "POST",
                     urllib.parse.urlsplit(self.endpoint).path or "/",
@@ -174,7 +189,10 @@ class EventBridgeClient:
                 retry = response.status >= 500 or kind in _RETRYABLE_ERRORS
                 if not retry or attempt == _ATTEMPTS:
                     raise PutEventsError(f"PutEvents answered {response.status}: {answer}")
-            time.sleep(0.05 * 2**attempt)
+            pause = 0.05 * 2**attempt
+            if deadline is not None and time.monotonic() + pause >= deadline:
+                raise PutEventsError("PutEvents did not answer within its time budget")
+            time.sleep(pause)
         raise AssertionError("unreachable")
 
 

@@ -1,36 +1,48 @@
-"""HTTP for every service: one resolver set-up, problem documents, the caller's principal.
+"""HTTP for every service: the request path of a route's function, problem documents, the
+caller's principal.
 
 A route is declared once, in its service (``functions/<service>/service.py``); the use
 case's module binds to that declaration with ``SERVICE.endpoint(__name__)`` and decorates
-its function with ``@api.handle``. The CDK app, the local gateway and the OpenAPI
-document read the same declarations.
+its function with ``@api.handle``. The CDK app, the local gateway and the OpenAPI document
+read the same declarations.
+
+Each function serves exactly one route, so nothing here routes: API Gateway already has.
+What the function's signature asks for is bound from the API Gateway v2 event once per
+call -- path and query parameters by their API names (``userId``), validated by one
+pydantic model built when the module is imported; the body, a pydantic model, parsed and
+validated from the JSON text by pydantic itself -- and the result is serialized as its
+declared type. Why not Powertools' ``APIGatewayHttpResolver``: importing it and its OpenAPI
+machinery cost ~100 ms of every cold start and its per-request routing, event wrappers,
+revalidation and JSON encoding ~100 us of CPU per warm request; together they broke the
+budget of DESIGN.md §8 (3x the floor) once every function also logged a line per request
+(``make bench`` prints both). The OpenAPI document is still made by Powertools, from the
+same signatures (``lms_platform.openapi``), off the request path.
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import logging
 import re
+import typing
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic.alias_generators import to_camel
 
-from lms_platform import context
+from lms_platform import context, observability
+from lms_platform.errors import Unavailable
 from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
     from lms_platform.service import Route
-
-logger = logging.getLogger("lms.http")
 
 PROBLEM_JSON = "application/problem+json"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,27 +55,42 @@ class ApiModel(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
     )
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        # PostgreSQL text and jsonb cannot hold U+0000 ("\u0000" is valid JSON): refused
-        # here as bad input rather than met as a database error, which would be a 500.
-        if _holds_nul(value):
-            raise ValueError("must not contain the NUL character (U+0000)")
-        return value
+
+# --- parameters -------------------------------------------------------------------------------
 
 
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_holds_nul(item) for item in value)
-    return False
+@dataclass(frozen=True)
+class Param:
+    """Where a handler argument comes from (``in``) and its constraints, as pydantic's
+    ``Field`` takes them: ``Annotated[int, Query(ge=1, le=100)]``."""
+
+    location: str  # "query" | "path"
+    constraints: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.constraints)
 
 
-# --- errors -------------------------------------------------------------------------------
+def Query(**constraints: Any) -> Any:
+    return Param("query", tuple(sorted(constraints.items())))
+
+
+def Path(**constraints: Any) -> Any:
+    return Param("path", tuple(sorted(constraints.items())))
+
+
+@dataclass
+class Response:
+    """A handler's answer when a model is not enough: a status, headers, a JSON body."""
+
+    status_code: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+# --- errors -------------------------------------------------------------------------------------
 
 
 class Problem(Exception):
@@ -71,6 +98,7 @@ class Problem(Exception):
 
     status: int = 400
     title: str = "Bad request"
+    headers: dict[str, str] = {}  # noqa: RUF012 (read-only class default)
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         super().__init__(detail or self.title)
@@ -80,6 +108,10 @@ class Problem(Exception):
 
 class BadRequest(Problem):
     status, title = 400, "Bad request"
+
+
+class MalformedJson(BadRequest):
+    title = "Malformed JSON"
 
 
 class Unauthorized(Problem):
@@ -102,28 +134,67 @@ class PayloadTooLarge(Problem):
     status, title = 413, "Payload too large"
 
 
-def problem_response(
-    status: int, title: str, detail: str | None = None, **extensions: Any
-) -> Response[str]:
+class TooManyRequests(Problem):
+    status, title = 429, "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **extensions: Any):
+        super().__init__(detail, **extensions)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class ServiceUnavailable(Problem):
+    status, title = 503, "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1, **extensions: Any):
+        super().__init__(detail, **extensions)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+def problem_body(status: int, title: str, detail: str | None = None, **extensions: Any) -> str:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body.update(extensions)
-    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body))
+    return json.dumps(body)
 
 
-def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+def problem_result(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    """A problem document as the Lambda result API Gateway turns into the HTTP answer."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": PROBLEM_JSON, **(headers or {})},
+        "body": problem_body(status, title, detail, **extensions),
+        "isBase64Encoded": False,
+    }
+
+
+class Invalid(Exception):
+    """The request does not match what the handler takes: its field errors."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__("invalid request")
+        self.errors = errors
+
+
+def _field_errors(error: ValidationError, prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return [
         {
-            "location": [str(part) for part in e.get("loc", ())],
+            "location": [*prefix, *(str(part) for part in e.get("loc", ()))],
             "message": e.get("msg", ""),
             "type": e.get("type", ""),
         }
-        for e in error.errors()
+        for e in error.errors(include_url=False, include_context=False, include_input=False)
     ]
 
 
-# --- the caller ---------------------------------------------------------------------------
+# --- the caller ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -175,43 +246,223 @@ def require_role(*roles: str) -> Principal:
     return caller
 
 
-# --- the resolver -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestInfo:
+    """What a use case may need of the request beyond its parameters."""
+
+    source_ip: str | None
+    request_id: str | None
 
 
-def make_resolver() -> APIGatewayHttpResolver:
-    """The resolver every service uses: validation on, every error a problem document."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+_request: ContextVar[RequestInfo | None] = ContextVar("request", default=None)
 
-    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
-    def _invalid(error: RequestValidationError) -> Response[str]:
-        errors = _field_errors(error)
-        if any(e["type"] == "json_invalid" for e in errors):
-            return problem_response(400, "Malformed JSON", "the request body is not valid JSON")
-        return problem_response(
-            422, "Invalid request", "the request does not match the expected shape", errors=errors
-        )
 
-    @app.exception_handler(Problem)  # type: ignore[untyped-decorator]
-    def _problem(error: Problem) -> Response[str]:
-        return problem_response(error.status, error.title, error.detail, **error.extensions)
+def current_request() -> RequestInfo:
+    return _request.get() or RequestInfo(source_ip=None, request_id=None)
 
-    @app.not_found
-    def _no_route(_: Exception) -> Response[str]:
-        return problem_response(404, "Not found", "no such route")
 
-    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-    def _unexpected(error: Exception) -> Response[str]:
-        logger.exception("unhandled error")
-        return problem_response(500, "Internal server error")
+# --- binding a request to a handler --------------------------------------------------------------
 
-    return app
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
 
 def powertools_rule(path: str) -> str:
-    """``/users/{userId}`` (API Gateway) as ``/users/<user_id>`` (powertools)."""
-    return re.sub(
-        r"\{(\w+)\}", lambda m: "<" + re.sub(r"(?<!^)([A-Z])", r"_\1", m[1]).lower() + ">", path
-    )
+    """``/users/{userId}`` (API Gateway) as ``/users/<user_id>`` (the handler's names)."""
+    return re.sub(r"\{(\w+)\}", lambda m: "<" + snake(m[1]) + ">", path)
+
+
+def _split_annotation(annotation: Any) -> tuple[Any, Param | None]:
+    if typing.get_origin(annotation) is Annotated:
+        base, *metadata = typing.get_args(annotation)
+        markers = [m for m in metadata if isinstance(m, Param)]
+        return base, markers[0] if markers else None
+    return annotation, None
+
+
+def _is_body(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str  # the handler's argument
+    alias: str  # the API's name (userId, limit)
+    location: str  # "path" | "query"
+
+
+class Binder:
+    """Turns an API Gateway v2 event into the handler's arguments, and its result into the
+    Lambda result. Built once per handler, at import."""
+
+    def __init__(self, route: Route, function: Callable[..., Any]) -> None:
+        self.route = route
+        hints = typing.get_type_hints(function, include_extras=True)
+        signature = inspect.signature(function)
+        path_names = {snake(n): n for n in re.findall(r"\{(\w+)\}", route.path)}
+        self.parameters: list[_Parameter] = []
+        self.body_name: str | None = None
+        self.body_model: type[BaseModel] | None = None
+        fields: dict[str, Any] = {}
+        for name, parameter in signature.parameters.items():
+            annotation = hints.get(name, str)
+            base, marker = _split_annotation(annotation)
+            if marker is None and name not in path_names and _is_body(base):
+                self.body_name, self.body_model = name, base
+                continue
+            location = "path" if name in path_names else (marker.location if marker else "query")
+            alias = path_names.get(name) or to_camel(name)
+            constraints = marker.kwargs if marker else {}
+            default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+            fields[name] = (base, Field(default, alias=alias, **constraints))
+            self.parameters.append(_Parameter(name, alias, location))
+        self.params_model: type[BaseModel] | None = (
+            create_model(
+                f"{function.__name__}_parameters",
+                __config__=ConfigDict(extra="ignore"),
+                **fields,
+            )
+            if fields
+            else None
+        )
+        self._locations = {p.alias: p.location for p in self.parameters}
+        returned = hints.get("return", Any)
+        self.returns_response = returned is Response or (
+            isinstance(returned, type) and issubclass(returned, Response)
+        )
+        self.result_adapter: TypeAdapter[Any] | None = (
+            None
+            if self.returns_response or returned in (None, type(None))
+            else TypeAdapter(returned)
+        )
+        self._path = re.compile(
+            "^"
+            + re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m[1]}>[^/]+)", re.escape(route.path))
+            + "$"
+        )
+
+    def matches(self, event: dict[str, Any]) -> re.Match[str] | None:
+        path = event.get("rawPath") or ((event.get("requestContext") or {}).get("http") or {}).get(
+            "path", ""
+        )
+        return self._path.match(path)
+
+    def bind(self, event: dict[str, Any], found: re.Match[str]) -> dict[str, Any]:
+        arguments: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        if self.params_model is not None:
+            path = event.get("pathParameters") or {
+                k: urllib.parse.unquote(v) for k, v in found.groupdict().items()
+            }
+            query = event.get("queryStringParameters") or {}
+            raw = {
+                p.alias: (path if p.location == "path" else query).get(p.alias)
+                for p in self.parameters
+            }
+            raw = {k: v for k, v in raw.items() if v is not None}
+            try:
+                validated = self.params_model.model_validate(raw)
+            except ValidationError as error:
+                for e in _field_errors(error):
+                    alias = e["location"][0] if e["location"] else ""
+                    e["location"] = [self._locations.get(alias, "query"), *e["location"]]
+                    errors.append(e)
+            else:
+                arguments.update({p.name: getattr(validated, p.name) for p in self.parameters})
+        if self.body_model is not None:
+            try:
+                arguments[self.body_name or "body"] = self._body(event)
+            except Invalid as invalid:
+                errors.extend(invalid.errors)
+        if errors:
+            raise Invalid(errors)
+        return arguments
+
+    def _body(self, event: dict[str, Any]) -> BaseModel:
+        assert self.body_model is not None
+        text = event.get("body") or ""
+        if event.get("isBase64Encoded") and text:
+            text = base64.b64decode(text).decode()
+        if not text.strip():
+            raise Invalid([{"location": ["body"], "message": "a JSON body is required",
+                            "type": "missing"}])  # fmt: skip
+        if "\\u0000" in text:
+            # PostgreSQL text and jsonb cannot hold U+0000 (valid JSON as "\u0000"):
+            # refused as bad input, naming the field, rather than met as a database error.
+            _refuse_nul(text)
+        try:
+            return self.body_model.model_validate_json(text)
+        except ValidationError as error:
+            if any(e.get("type") == "json_invalid" for e in error.errors()):
+                raise MalformedJson("the request body is not valid JSON") from None
+            raise Invalid(_field_errors(error, ("body",))) from None
+
+    def result(self, value: Any) -> dict[str, Any]:
+        route = self.route
+        if isinstance(value, Response):
+            body = value.body
+            text = body if isinstance(body, str) else ("" if body is None else _dumps(body))
+            return {
+                "statusCode": value.status_code,
+                "headers": {"Content-Type": value.content_type, **value.headers},
+                "body": text,
+                "isBase64Encoded": False,
+            }
+        if self.result_adapter is None:
+            return {"statusCode": route.status, "headers": {}, "body": "", "isBase64Encoded": False}
+        return {
+            "statusCode": route.status,
+            "headers": {"Content-Type": "application/json"},
+            "body": self.result_adapter.dump_json(value, by_alias=True).decode(),
+            "isBase64Encoded": False,
+        }
+
+
+def _refuse_nul(text: str) -> None:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return  # malformed: pydantic says so
+    found = _nul_path(data, ())
+    if found is not None:
+        # Named by the body's field that holds it (a free-form object is one field).
+        raise Invalid(
+            [
+                {
+                    "location": ["body", *found[:1]],
+                    "message": "must not contain the NUL character (U+0000)",
+                    "type": "value_error",
+                }
+            ]
+        )
+
+
+def _nul_path(value: Any, at: tuple[str, ...]) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return at if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*at, key.replace("\x00", ""))
+            found = _nul_path(item, (*at, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_path(item, (*at, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def _dumps(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(by_alias=True)
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+# --- the endpoint ---------------------------------------------------------------------------------
 
 
 class Endpoint:
@@ -219,70 +470,127 @@ class Endpoint:
 
     def __init__(self, route: Route) -> None:
         self.route = route
-        self.app = make_resolver()
         self.function: Callable[..., Any] | None = None
+        self.binder: Binder | None = None
+        self._function_name = f"{route.service}.{route.name}"
+        self._warm = False
+        # Answers that depend on who asks are never stored by a cache on the way.
+        self._no_store = not route.public or route.no_store
 
     def handle(self, function: F) -> F:
         self.function = function
-        register_route(self.app, self.route, function)
+        self.binder = Binder(self.route, function)
         return function
 
     def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
-        """The Lambda handler: size limit, principal and correlation id, then the route."""
-        refused = _unreadable_body(event) or _body_too_large(event)
-        if refused is not None:
-            return refused
+        """The Lambda handler: limits, caller and correlation id, the use case, one log line."""
         request = event.get("requestContext") or {}
+        http = request.get("http") or {}
+        headers = event.get("headers") or {}
+        correlation = (
+            observability.valid_correlation_id(
+                headers.get("x-correlation-id") or headers.get("X-Correlation-Id")
+            )
+            or observability.new_correlation_id()
+        )
+        invocation = observability.Invocation(
+            "request",
+            self.route.service,
+            self.route.name,
+            fields={
+                "method": http.get("method") or self.route.method,
+                "path": self.route.path,
+                "requestId": request.get("requestId"),
+                "correlationId": correlation,
+            },
+            cold_start=not self._warm,
+        )
+        self._warm = True
+        if lambda_context is not None:
+            invocation.fields["functionRequestId"] = getattr(lambda_context, "aws_request_id", None)
         claims = ((request.get("authorizer") or {}).get("jwt") or {}).get("claims")
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        correlation = headers.get("x-correlation-id") or request.get("requestId")
         principal_token = _principal.set(principal_from_claims(claims))
-        correlation_token = context.correlation_id.set(correlation or str(uuid.uuid4()))
+        correlation_token = context.correlation_id.set(correlation)
+        request_token = _request.set(RequestInfo(http.get("sourceIp"), request.get("requestId")))
+        status = 500
         try:
-            result: dict[str, Any] = self.app.resolve(event, lambda_context)
+            with invocation:
+                result = self._serve(event)
+            status = int(result["statusCode"])
+            if self._no_store:
+                result["headers"]["Cache-Control"] = "no-store"
+            result["headers"]["X-Correlation-Id"] = correlation
             return result
         finally:
             _principal.reset(principal_token)
             context.correlation_id.reset(correlation_token)
+            _request.reset(request_token)
+            invocation.finish(logging.ERROR if status >= 500 else logging.INFO, status=status)
 
+    def _serve(self, event: dict[str, Any]) -> dict[str, Any]:
+        refused = _unreadable_body(event) or _body_too_large(event)
+        if refused is not None:
+            return refused
+        binder = self.binder
+        assert binder is not None and self.function is not None, f"{self.route.key} has no handler"
+        found = binder.matches(event)
+        if found is None:
+            return problem_result(404, "Not found", "no such route")
+        try:
+            arguments = binder.bind(event, found)
+            if observability.tracing():
+                return binder.result(self._traced(arguments))
+            return binder.result(self.function(**arguments))
+        except Invalid as invalid:
+            return problem_result(
+                422,
+                "Invalid request",
+                "the request does not match the expected shape",
+                errors=invalid.errors,
+            )
+        except Problem as problem:
+            return problem_result(
+                problem.status,
+                problem.title,
+                problem.detail,
+                headers=problem.headers,
+                **problem.extensions,
+            )
+        except Unavailable as unavailable:
+            observability.log_error(
+                self.route.service, "database unavailable", route=self.route.key
+            )
+            return problem_result(
+                503,
+                "Service unavailable",
+                unavailable.public_detail,
+                headers={"Retry-After": str(unavailable.retry_after)},
+            )
+        except Exception:
+            observability.log_error(self.route.service, "unhandled error", route=self.route.key)
+            return problem_result(500, "Internal server error")
 
-def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable[..., Any]) -> None:
-    app.route(
-        rule=powertools_rule(route.path),
-        method=route.method,
-        summary=route.summary or None,
-        tags=[route.service],
-        operation_id=route.name,
-        status_code=route.status,
-        security=None if route.public else [{"bearerAuth": []}],
-    )(function)
+    def _traced(self, arguments: dict[str, Any]) -> Any:
+        assert self.function is not None
+        tracer = observability.tracer(self.route.service)
+        with tracer.provider.in_subsegment(f"## {self.route.name}") as subsegment:
+            subsegment.put_annotation("route", self.route.key)
+            return self.function(**arguments)
 
 
 def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     """A 400 for a body that is not UTF-8 text: API Gateway base64-encodes bytes that are
-    not, and decoding them inside the resolver would fail as an unexpected error (500)."""
+    not, and decoding them later would fail as an unexpected error (500)."""
     body = event.get("body")
     if not body:
         return None
     try:
         if event.get("isBase64Encoded"):
-            base64.b64decode(body.encode()).decode()  # as powertools will decode it
+            base64.b64decode(body.encode(), validate=False).decode()
         else:
             body.encode()  # a lone surrogate cannot be encoded
     except ValueError:  # binascii.Error, UnicodeDecodeError and UnicodeEncodeError
-        return {
-            "statusCode": HTTPStatus.BAD_REQUEST,
-            "headers": {"Content-Type": PROBLEM_JSON},
-            "body": json.dumps(
-                {
-                    "type": "about:blank",
-                    "title": "Malformed body",
-                    "status": 400,
-                    "detail": "the request body is not UTF-8 text",
-                }
-            ),
-            "isBase64Encoded": False,
-        }
+        return problem_result(400, "Malformed body", "the request body is not UTF-8 text")
     return None
 
 
@@ -294,19 +602,9 @@ def _body_too_large(event: dict[str, Any]) -> dict[str, Any] | None:
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size <= limit:
         return None
-    return {
-        "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-        "headers": {"Content-Type": PROBLEM_JSON},
-        "body": json.dumps(
-            {
-                "type": "about:blank",
-                "title": "Payload too large",
-                "status": 413,
-                "detail": f"the request body is larger than {limit} bytes",
-            }
-        ),
-        "isBase64Encoded": False,
-    }
+    return problem_result(
+        413, "Payload too large", f"the request body is larger than {limit} bytes"
+    )
 
 
 def decode_base64url(value: str) -> bytes:

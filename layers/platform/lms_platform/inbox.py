@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from lms_events.envelope import Envelope, EventData
-from lms_platform import context
+from lms_platform import context, observability
 from lms_platform.db import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,33 @@ class EventConsumer:
         return acted
 
     def _apply_once(self, subscription: Subscription, envelope: Envelope[Any]) -> int:
+        database = self._db()
+        invocation = observability.Invocation(
+            "delivery",
+            database.role.removeprefix("lms_"),
+            "consumer",
+            fields={
+                "eventType": envelope.event_type,
+                "eventId": str(envelope.event_id),
+                "handler": subscription.handler,
+                "correlationId": envelope.correlation_id,
+            },
+        )
+        with invocation:
+            try:
+                acted = self._apply_in(database, subscription, envelope)
+            except Exception as error:
+                observability.count("ConsumerRecordsFailed")
+                invocation.finish(logging.ERROR, outcome="failed", error=type(error).__name__)
+                raise
+            if not acted:
+                observability.count("InboxDuplicatesSkipped")
+            invocation.finish(outcome="applied" if acted else "duplicate")
+        return acted
+
+    def _apply_in(
+        self, database: Database, subscription: Subscription, envelope: Envelope[Any]
+    ) -> int:
         def work(uow: UnitOfWork) -> int:
             claimed = uow.execute(
                 _CLAIM,
@@ -82,16 +109,12 @@ class EventConsumer:
             )
             if not claimed:
                 uow.commit()
-                logger.info(
-                    "duplicate delivery skipped",
-                    extra={"event_id": str(envelope.event_id), "handler": subscription.handler},
-                )
                 return 0
             subscription.apply(uow, envelope)
             uow.commit()
             return 1
 
-        return self._db().transaction(work)
+        return database.transaction(work)
 
     def record_handler(self, record: SQSRecord) -> None:
         self.deliver(json.loads(record.body))

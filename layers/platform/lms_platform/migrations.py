@@ -30,6 +30,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# What the database itself bounds for a service's role, whoever connects as it: one
+# statement, one wait for a lock, a transaction left open and idle. Set on the role (applied
+# by the server when a session starts) rather than by SET in the session, which would pin
+# the session to one server connection behind RDS Proxy. All shorter than any function's
+# timeout (routes 10 s), and the statement timeout shorter than the client's socket timeout
+# (settings.db_socket_timeout, 6 s), so that in the normal case the server ends a slow
+# statement and the connection stays usable. client_connection_check_interval lets the
+# server notice a client that closed its socket while a statement still runs (Linux only:
+# skipped where the server cannot do it).
+ROLE_LIMITS = {
+    "statement_timeout": "4s",
+    "lock_timeout": "2s",
+    "idle_in_transaction_session_timeout": "10s",
+}
+OPTIONAL_ROLE_LIMITS = {"client_connection_check_interval": "500ms"}
+
+
 @dataclass(frozen=True)
 class RoleLogin:
     """How a service role authenticates: no password (local trust/peer) or this one."""
@@ -78,8 +95,25 @@ def provision(connection: sa.Connection, service: Service, login: RoleLogin) -> 
     connection.execute(sa.text(f'ALTER ROLE "{role}" SET search_path = "{schema}"'))
     # Timestamps leave the database in UTC, whatever the server's default.
     connection.execute(sa.text(f"ALTER ROLE \"{role}\" SET timezone = 'UTC'"))
+    for name, value in ROLE_LIMITS.items():
+        connection.execute(sa.text(f"ALTER ROLE \"{role}\" SET {name} = '{value}'"))
+    for name, value in OPTIONAL_ROLE_LIMITS.items():
+        if _server_accepts(connection, name, value):
+            connection.execute(sa.text(f"ALTER ROLE \"{role}\" SET {name} = '{value}'"))
     connection.execute(sa.text(f'REVOKE ALL ON SCHEMA public FROM "{role}"'))
     connection.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+
+
+def _server_accepts(connection: sa.Connection, name: str, value: str) -> bool:
+    """Whether this server takes ``name = value`` (tried in a savepoint, then undone)."""
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(sa.text(f"SET LOCAL {name} = '{value}'"))
+    except sa.exc.DBAPIError:
+        savepoint.rollback()
+        return False
+    savepoint.rollback()
+    return True
 
 
 def grant(connection: sa.Connection, service: Service) -> None:

@@ -1,23 +1,29 @@
 """The whole API's OpenAPI document, generated from the route declarations and the code.
 
 Each use case runs in a function of its own, so no single resolver knows every route.
-The document is built on a fresh resolver onto which every declared route's function is
-registered exactly as its own endpoint registers it (same rule, status, security), so
-the parameters, bodies and responses described are the ones validation enforces.
+The document is built by Powertools on a fresh resolver onto which every declared route's
+function is registered with its own signature (the parameter markers of
+``lms_platform.http`` turned into Powertools' own), so the parameters, bodies and
+responses described are the ones each function's binder validates.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
+import typing
 from collections.abc import Callable, Iterable
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi import params as powertools_params
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+from pydantic.alias_generators import to_camel
 
-from lms_platform.http import powertools_rule, register_route
+from lms_platform.http import Param, Response, powertools_rule, snake
 
 if TYPE_CHECKING:
     from lms_platform.service import Route, Service
@@ -53,6 +59,56 @@ def route_functions(services: Iterable[Service]) -> list[tuple[Route, Callable[.
                 raise LookupError(f"{module_name} has no api.function for {route.key}")
             found.append((route, function))
     return found
+
+
+def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable[..., Any]) -> None:
+    """Register ``function`` on a Powertools resolver as the route's own binder reads it."""
+    app.route(
+        rule=powertools_rule(route.path),
+        method=route.method,
+        summary=route.summary or None,
+        tags=[route.service],
+        operation_id=route.name,
+        status_code=route.status,
+        security=None if route.public else [{"bearerAuth": []}],
+    )(_as_powertools(route, function))
+
+
+def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path`` as its own
+    ``Query``/``Path`` (query parameters under their camelCase API names), a ``Response``
+    return as a JSON object."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    path_names = {snake(n) for n in re.findall(r"\{(\w+)\}", route.path)}
+    parameters = []
+    for name, parameter in inspect.signature(function).parameters.items():
+        annotation = hints.get(name, str)
+        base, marker = annotation, None
+        if typing.get_origin(annotation) is Annotated:
+            base, *metadata = typing.get_args(annotation)
+            marker = next((m for m in metadata if isinstance(m, Param)), None)
+        kwargs = dict(marker.kwargs) if marker else {}
+        if name in path_names:
+            annotation = Annotated[base, powertools_params.Path(**kwargs)]
+        elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
+            if to_camel(name) != name:
+                kwargs.setdefault("alias", to_camel(name))
+            annotation = Annotated[base, powertools_params.Query(**kwargs)]
+        parameters.append(parameter.replace(annotation=annotation))
+    returned = hints.get("return", Any)
+    if returned is Response:
+        returned = dict[str, Any]
+
+    @functools.wraps(function)
+    def registered(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    registered.__signature__ = inspect.Signature(parameters, return_annotation=returned)  # type: ignore[attr-defined]
+    registered.__annotations__ = {
+        **{p.name: p.annotation for p in parameters},
+        "return": returned,
+    }
+    return registered
 
 
 def build_document(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lms_events.envelope import Envelope, EventData
-from lms_platform import context
+from lms_platform import context, observability
 from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PUT_EVENTS_MAX_ENTRIES = 10  # an EventBridge limit per PutEvents call
+# How long a request may spend publishing after its commit (tries and pauses included):
+# well inside a route's 10 s timeout; what is not sent by then waits for the relay.
+PUBLISH_BUDGET_SECONDS = 2.0
 
 _INSERT = """
 INSERT INTO outbox (id, source, event_type, detail, occurred_at)
@@ -68,7 +71,7 @@ class Outbox:
         if not self._pending:
             return
         try:
-            published = put_events(self._pending)
+            published = put_events(self._pending, budget=PUBLISH_BUDGET_SECONDS)
             if published:
                 self._uow.database.execute(_MARK_PUBLISHED, ids=_uuid_array(published))
         except Exception:
@@ -76,28 +79,37 @@ class Outbox:
             logger.exception("publishing after commit failed; the relay will retry")
 
 
-def put_events(entries: Sequence[tuple[uuid.UUID, str, str, str]]) -> list[uuid.UUID]:
+def put_events(
+    entries: Sequence[tuple[uuid.UUID, str, str, str]], *, budget: float | None = None
+) -> list[uuid.UUID]:
     """Send ``(event_id, source, detail_type, detail_json)`` entries; the ids accepted.
 
     PutEvents answers entry by entry: a call can succeed while some entries fail, so each
-    entry's result is read and only the accepted ones count as published.
+    entry's result is read and only the accepted ones count as published. ``budget``
+    bounds the time spent (seconds, all calls together).
     """
+    import time
+
     from lms_platform import eventbridge
 
     bus = get_settings().event_bus_name
     accepted: list[uuid.UUID] = []
+    deadline = None if budget is None else time.monotonic() + budget
     for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
         batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
+        left = None if deadline is None else deadline - time.monotonic()
         response = eventbridge.client().put_events(
             [
                 {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
                 for _, source, kind, detail in batch
-            ]
+            ],
+            budget=left,
         )
         for (event_id, _, kind, _), result in zip(batch, response["Entries"], strict=True):
             if result.get("EventId") and not result.get("ErrorCode"):
                 accepted.append(event_id)
             else:
+                observability.count("PutEventsEntriesFailed")
                 logger.warning(
                     "event not accepted by the bus",
                     extra={"event_id": str(event_id), "event_type": kind, "error": result},
@@ -132,6 +144,20 @@ def relay(db: Database, *, grace_seconds: int | None = None, batch: int = 100) -
         total += sent
         if found < batch or sent < found:
             return total
+
+
+_BACKLOG = """
+SELECT count(*) AS unpublished,
+  COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 AS oldest
+FROM outbox WHERE published_at IS NULL
+"""
+
+
+def backlog(db: Database) -> tuple[int, float]:
+    """Unpublished rows and the oldest one's age in seconds (0 when none)."""
+    row = db.read_one(_BACKLOG)
+    assert row is not None
+    return int(row["unpublished"]), round(float(row["oldest"]), 1)
 
 
 def _uuid_array(ids: Iterable[uuid.UUID]) -> str:

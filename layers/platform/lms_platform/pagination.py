@@ -8,9 +8,7 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
-
-from lms_platform.http import BadRequest, decode_base64url, encode_base64url
+from lms_platform.http import BadRequest, Query, decode_base64url, encode_base64url
 from lms_platform.settings import get_settings
 
 DEFAULT_LIMIT = 20

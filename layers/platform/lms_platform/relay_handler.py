@@ -1,22 +1,26 @@
-"""The scheduled relay of one service (``LMS_SERVICE``): sends what its outbox still holds."""
+"""The scheduled relay of one service (``LMS_SERVICE``): sends what its outbox still holds,
+and reports the backlog it leaves (``OutboxUnpublished``, ``OutboxOldestUnpublishedAgeSeconds``)
+so that an alarm can say when events stop leaving."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from lms_platform import observability
 from lms_platform.db import database
-from lms_platform.outbox import relay
+from lms_platform.outbox import backlog, relay
 from lms_platform.settings import get_settings
 
-logger = logging.getLogger(__name__)
 
-
-def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, int]:
+def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
     service = get_settings().service
     if not service:
         raise RuntimeError("LMS_SERVICE names the service whose outbox this relay sweeps")
-    sent = relay(database(f"lms_{service}"))
-    if sent:
-        logger.info("relay published events", extra={"service": service, "count": sent})
-    return {"published": sent}
+    with observability.Invocation("job", service, "relay") as invocation:
+        db = database(f"lms_{service}")
+        sent = relay(db)
+        left, oldest = backlog(db)
+        observability.gauge("OutboxUnpublished", left)
+        observability.gauge("OutboxOldestUnpublishedAgeSeconds", oldest, "Seconds")
+        invocation.finish(published=sent, unpublished=left, oldestAgeSeconds=oldest)
+    return {"published": sent, "unpublished": left, "oldestAgeSeconds": oldest}

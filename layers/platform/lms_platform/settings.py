@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,7 +26,17 @@ class Settings(BaseModel):
     db_secret_arn: str | None = None
     db_host: str | None = None
     db_ca_file: str | None = None
-    db_connect_timeout: float = 5.0
+    db_connect_timeout: float = 3.0
+    # How long a statement's answer may take on the socket. Longer than the role's
+    # statement_timeout (see migrations.ROLE_LIMITS), so that in the normal case the server
+    # ends a slow statement and the connection stays usable; past it the connection is
+    # closed at once, which also makes the server roll its transaction back.
+    db_socket_timeout: float = 6.0
+    # "named": each statement is prepared once per connection and then runs in one round
+    # trip (Bind, Execute, Sync). "unnamed": every run sends Parse, Bind, Describe, Execute
+    # and Sync in one flush, so no statement outlives its transaction on the server (what a
+    # connection pooler that multiplexes transactions needs). Both are one round trip.
+    db_statement_mode: Literal["named", "unnamed"] = "named"
 
     # Events.
     event_bus_name: str = "lms"
@@ -47,6 +58,11 @@ class Settings(BaseModel):
 
     # HTTP.
     max_body_bytes: int = 64 * 1024
+
+    # What operators see (lms_platform.observability).
+    log_format: Literal["json", "text"] = "json"
+    metrics_format: Literal["emf", "log"] = "emf"
+    tracing: bool = False
 
 
 def _from_environment() -> dict[str, str]:
