@@ -41,6 +41,7 @@ from functions.course.models import (
     UpdateLesson,
 )
 from lms_events import course as events
+from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork, is_unique_violation
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal
 from lms_platform.pagination import decode_cursor, encode_cursor
@@ -224,7 +225,9 @@ def create_course(caller: Principal, command: CreateCourse) -> Course:
         assert detail is not None
         return _course(detail)
 
-    return store.db().transaction(work)
+    course = store.db().transaction(work)
+    observability.count("CoursesCreated")
+    return course
 
 
 def _edit(caller: Principal, course_id: uuid.UUID, change: Callable[[UnitOfWork, Row], T]) -> T:

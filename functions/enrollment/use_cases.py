@@ -26,6 +26,7 @@ from typing import Any
 from functions.enrollment import store
 from functions.enrollment.models import Enrollment, EnrollmentPage, EnrollmentSummary
 from lms_events import enrollment as events
+from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal
 from lms_platform.pagination import decode_cursor, encode_cursor
@@ -129,7 +130,9 @@ def enroll(caller: Principal, course_id: uuid.UUID) -> Enrollment:
         assert detail is not None
         return _detail(detail)
 
-    return store.db().transaction(work)
+    enrollment = store.db().transaction(work)
+    observability.count("EnrollmentsCreated")
+    return enrollment
 
 
 # --- progress -------------------------------------------------------------------------------
@@ -167,6 +170,7 @@ def complete_lesson(
                 "user_id": caller.user_id,
                 "course_id": enrollment["course_id"],
             }
+            observability.count("LessonsCompleted")
             uow.outbox.add(
                 events.LessonCompleted(
                     **facts,

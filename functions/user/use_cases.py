@@ -23,7 +23,7 @@ from functions.user.models import (
     UserStatus,
 )
 from lms_events import user as events
-from lms_platform import auth
+from lms_platform import auth, observability
 from lms_platform.db import Row, UnitOfWork
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal, Problem, Unauthorized
 
@@ -109,7 +109,9 @@ def _create_user(email: str, password: str, display_name: str, roles: list[str])
         uow.commit()
         return user
 
-    return store.db().transaction(work)
+    user = store.db().transaction(work)
+    observability.count("UsersRegistered")
+    return user
 
 
 def login(email: str, password: str) -> AccessToken:

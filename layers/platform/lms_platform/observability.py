@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -28,6 +29,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+
+from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
 
 from lms_platform.settings import get_settings
 
@@ -78,23 +81,84 @@ def _emit_metrics(service: str, counts: dict[str, Metric]) -> None:
 # --- logs ---------------------------------------------------------------------------------
 
 
-class TextFormatter(logging.Formatter):
+class _Formatter(BasePowertoolsFormatter):
+    """What the Powertools Logger of a service writes: the platform's own fields of a
+    record (``extra={"lms": {...}}``) and nothing the record may carry by chance. Leaner
+    than the default formatter (which also looks for JSON inside every message and walks
+    every attribute of every record): ~3x less CPU for a request's line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys: dict[str, Any] = {}
+
+    def append_keys(self, **additional_keys: Any) -> None:
+        self._keys.update(additional_keys)
+
+    def get_current_keys(self) -> dict[str, Any]:
+        return dict(self._keys)
+
+    def remove_keys(self, keys: Any) -> None:
+        for key in keys:
+            self._keys.pop(key, None)
+
+    def clear_state(self) -> None:
+        self._keys.clear()
+
+    def thread_safe_append_keys(self, **additional_keys: Any) -> None:
+        self.append_keys(**additional_keys)
+
+    def thread_safe_get_current_keys(self) -> dict[str, Any]:
+        return self.get_current_keys()
+
+    def thread_safe_remove_keys(self, keys: Any) -> None:
+        self.remove_keys(keys)
+
+    def thread_safe_clear_keys(self) -> None:
+        self.clear_state()
+
+
+class JsonFormatter(_Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "level": record.levelname,
+            "timestamp": _timestamp(record.created),
+            "service": self._keys.get("service"),
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "lms", None)
+        if fields:
+            line.update(fields)
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        if trace:
+            line["xrayTraceId"] = trace.split(";", 1)[0].removeprefix("Root=")
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+            line["exceptionName"] = record.exc_info[0].__name__ if record.exc_info[0] else None
+        return json.dumps(line, separators=(",", ":"), default=str)
+
+
+class TextFormatter(_Formatter):
     """``lms run``'s readable form of the same records: one short line each."""
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = getattr(record, "lms", None) or {}
         clock = time.strftime("%H:%M:%S", time.localtime(record.created))
-        if fields.get("kind") == "request":
+        kind = fields.get("kind")
+        if kind == "request":
             line = (
                 f"{clock} {fields.get('method')} {fields.get('path')} {fields.get('status')} "
-                f"{fields.get('durationMs'):.0f}ms"
+                f"{fields.get('durationMs', 0):.0f}ms"
             )
             extras = [f"{fields.get('service')}.{fields.get('function')}"]
-        elif fields.get("kind") == "delivery":
+        elif kind == "delivery":
             line = (
                 f"{clock} deliver {fields.get('eventType')} -> {fields.get('handler')} "
-                f"{fields.get('outcome')} {fields.get('durationMs'):.0f}ms"
+                f"{fields.get('outcome')} {fields.get('durationMs', 0):.0f}ms"
             )
+            extras = []
+        elif kind:
+            shown = {k: v for k, v in fields.items() if k not in {"kind", "metrics", "coldStart"}}
+            line = f"{clock} {kind} " + " ".join(f"{k}={v}" for k, v in shown.items())
             extras = []
         else:
             line, extras = f"{clock} {record.getMessage()}", []
@@ -108,6 +172,25 @@ class TextFormatter(logging.Formatter):
         return text
 
 
+def _timestamp(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created * 1000) % 1000:03d}Z"
+
+
+class _Stream:
+    """``sys.stdout`` or ``sys.stderr`` as it is when a line is written, not as it was when
+    the logger was made (tests and local commands swap them)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        return int(getattr(sys, self.name).write(text))
+
+    def flush(self) -> None:
+        getattr(sys, self.name).flush()
+
+
 @cache
 def logger(service: str) -> Any:
     """The Powertools Logger of ``service`` (JSON lines; readable text under ``lms run``)."""
@@ -115,11 +198,15 @@ def logger(service: str) -> Any:
 
     settings = get_settings()
     if settings.log_format == "text":
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(TextFormatter())
-        log = Logger(service=service, logger_handler=handler, use_rfc3339=True)
+        formatter: _Formatter = TextFormatter()
+        stream = _Stream("stderr")
     else:
-        log = Logger(service=service, use_rfc3339=True)
+        formatter, stream = JsonFormatter(), _Stream("stdout")
+    log = Logger(
+        service=service,
+        logger_formatter=formatter,
+        logger_handler=logging.StreamHandler(stream),
+    )
     # One line per record: not again through the root logger's handlers (Lambda's own,
     # or a local command's).
     log._logger.propagate = False
@@ -167,16 +254,12 @@ class Invocation:
                 _emit_metrics(self.service, self._counts)
             else:
                 record["metrics"] = {name: value for name, (value, _) in self._counts.items()}
-        log = logger(self.service)
-        if settings.log_format == "text":
-            log.log(level, self.kind, extra={"lms": record})
-        else:
-            log.log(level, self.kind, extra=record)
+        logger(self.service).log(level, self.kind, extra={"lms": record})
 
 
 def log_error(service: str, message: str, **fields: Any) -> None:
     """An unexpected failure, with its traceback (the caller only ever sees a problem)."""
-    logger(service).exception(message, extra=fields)
+    logger(service).exception(message, extra={"lms": fields})
 
 
 # --- traces -------------------------------------------------------------------------------

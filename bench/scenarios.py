@@ -1,0 +1,230 @@
+"""What each declared route is called with in the cold-start benchmark.
+
+``prepare`` makes, through the use cases, what the routes need (a student, an
+instructor, an administrator, an organization, a published course with modules and
+lessons, an enrollment) and feeds the events those changes published to the consuming
+services in process, so that each route finds its objects. ``SCENARIOS`` says, per route
+name, who calls it and with which body; a declared route without a scenario stops the
+benchmark: every route joins the cold-start list.
+
+Path parameters are filled by name from the prepared objects (``courseId``, ``lessonId``
+...). ``__UNIQUE__`` in a body and ``__FRESH__`` as a caller are replaced on every run, for
+routes whose second call would otherwise be refused (registering the same email twice).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+PASSWORD = "correct horse battery"  # noqa: S105 (the bench's own accounts)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    caller: str | None  # "student", "teacher", "admin", "fresh" (a new id each run), None
+    body: dict[str, Any] | None = None
+    query: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # overrides of path parameters
+
+
+SCENARIOS: dict[str, Scenario] = {
+    # user
+    "register": Scenario(
+        None,
+        {"email": "cold-__UNIQUE__@example.com", "password": PASSWORD, "displayName": "Cold"},
+    ),
+    "login": Scenario(None, {"email": "{studentEmail}", "password": PASSWORD}),
+    "get_me": Scenario("student"),
+    "update_my_profile": Scenario("student", {"bio": "cold"}),
+    "list_users": Scenario("admin", query={"limit": "20"}),
+    "get_user": Scenario("admin", params={"userId": "{studentId}"}),
+    "update_user": Scenario("admin", {"status": "ACTIVE"}, params={"userId": "{studentId}"}),
+    "assign_role": Scenario("admin", params={"userId": "{studentId}", "role": "STUDENT"}),
+    "revoke_role": Scenario("admin", params={"userId": "{spareId}", "role": "INSTRUCTOR"}),
+    "create_organization": Scenario(
+        "admin", {"name": "Cold", "slug": "cold-__UNIQUE__", "settings": {}}
+    ),
+    "list_organizations": Scenario("admin"),
+    "get_organization": Scenario("admin"),
+    "update_organization": Scenario("admin", {"name": "Renamed"}),
+    "jwks": Scenario(None),
+    "openid_configuration": Scenario(None),
+    # course
+    "create_course": Scenario("teacher", {"title": "Cold course __UNIQUE__"}),
+    "list_courses": Scenario(None, query={"limit": "20"}),
+    "get_course": Scenario("student"),
+    "update_course": Scenario("teacher", {"description": "cold"}),
+    "publish_course": Scenario("teacher"),
+    "archive_course": Scenario("teacher", params={"courseId": "{spareCourseId}"}),
+    "assign_instructor": Scenario("teacher", params={"userId": "{teacherId}"}),
+    "remove_instructor": Scenario("teacher", params={"userId": "{spareId}"}),
+    "add_module": Scenario("teacher", {"title": "Cold module"}),
+    "reorder_modules": Scenario("teacher", {"moduleIds": ["{moduleId}", "{module2Id}"]}),
+    "rename_module": Scenario("teacher", {"title": "Renamed"}),
+    "remove_module": Scenario("teacher", params={"moduleId": "{spareModuleId}"}),
+    "add_lesson": Scenario("teacher", {"title": "Cold lesson", "type": "text"}),
+    "reorder_lessons": Scenario("teacher", {"lessonIds": ["{lessonId}", "{lesson2Id}"]}),
+    "update_lesson": Scenario("teacher", {"durationMinutes": 7}),
+    "remove_lesson": Scenario("teacher", params={"lessonId": "{spareLessonId}"}),
+    "move_lesson": Scenario("teacher", {"moduleId": "{moduleId}", "position": 0}),
+    # enrollment
+    "enroll": Scenario("fresh"),
+    "list_course_enrollments": Scenario("teacher"),
+    "list_my_enrollments": Scenario("student"),
+    "get_enrollment": Scenario("student"),
+    "complete_lesson": Scenario("student"),
+    "cancel_enrollment": Scenario("admin", params={"enrollmentId": "{spareEnrollmentId}"}),
+}
+
+
+def prepare() -> dict[str, str]:
+    """Objects every route can be called on; their ids by path parameter name."""
+    from functions.course import use_cases as courses
+    from functions.course.models import AddLesson, AddModule, CreateCourse
+    from functions.enrollment import use_cases as enrollments
+    from functions.user import use_cases as users
+    from functions.user.models import CreateOrganization, RegisterUser
+    from lms_platform.http import Principal
+
+    tag = secrets.token_hex(3)
+
+    def register(name: str) -> Any:
+        return users.register(
+            RegisterUser(email=f"{name}-{tag}@example.com", password=PASSWORD, display_name=name)
+        )
+
+    student, teacher, spare = register("student"), register("teacher"), register("spare")
+    admin = users.create_admin(f"admin-{tag}@example.com", PASSWORD, "Admin")
+    for who in (teacher, spare):
+        users.assign_role(None, who.id, "INSTRUCTOR")
+    org = users.create_organization(CreateOrganization(name="Bench", slug=f"bench-{tag}"))
+    instructor = Principal(teacher.id, frozenset({"INSTRUCTOR"}), teacher.email)
+
+    def course(title: str) -> tuple[Any, list[Any], list[Any]]:
+        made = courses.create_course(instructor, CreateCourse(title=f"{title} {tag}"))
+        modules = [
+            courses.add_module(instructor, made.id, AddModule(title=f"M{n}")) for n in (1, 2, 3)
+        ]
+        lessons = [
+            courses.add_lesson(instructor, made.id, m.id, AddLesson(title=f"L{n}", type="text"))
+            for n, m in enumerate((modules[0], modules[0], modules[1], modules[1]))
+        ]
+        courses.publish(instructor, made.id)
+        return made, modules, lessons
+
+    main, modules, lessons = course("Bench")
+    spare_course, _, _ = course("Spare")
+    courses.assign_instructor(instructor, main.id, spare.id)
+    deliver_published_events()
+    me = Principal(student.id, frozenset({"STUDENT"}), student.email)
+    enrollment = enrollments.enroll(me, main.id)
+    other = Principal(spare.id, frozenset({"STUDENT"}), spare.email)
+    spare_enrollment = enrollments.enroll(other, main.id)
+    return {
+        "studentId": str(student.id),
+        "studentEmail": student.email,
+        "teacherId": str(teacher.id),
+        "adminId": str(admin.id),
+        "spareId": str(spare.id),
+        "organizationId": str(org.id),
+        "courseId": str(main.id),
+        "spareCourseId": str(spare_course.id),
+        "moduleId": str(modules[0].id),
+        "module2Id": str(modules[1].id),
+        "spareModuleId": str(modules[2].id),
+        "lessonId": str(lessons[0].id),
+        "lesson2Id": str(lessons[1].id),
+        "spareLessonId": str(lessons[3].id),
+        "enrollmentId": str(enrollment.id),
+        "spareEnrollmentId": str(spare_enrollment.id),
+        "role": "STUDENT",
+    }
+
+
+def deliver_published_events() -> None:
+    """Hand every outbox row of every service to the consumers that subscribe to it, in
+    process (what the bus, the rules and the queues do under ``lms run``)."""
+    from importlib import import_module
+
+    from functions.registry import SERVICES
+    from lms_platform.db import database
+
+    consumers = [
+        import_module(s.consumer_path.rsplit(".", 1)[0]).consumer
+        for s in SERVICES
+        if s.consumer_path
+    ]
+    for service in SERVICES:
+        rows = database(service.role).read(
+            "SELECT source, event_type, detail::text AS detail FROM outbox ORDER BY occurred_at"
+        )
+        for row in rows:
+            event = {
+                "source": row["source"],
+                "detail-type": row["event_type"],
+                "detail": json.loads(row["detail"]),
+            }
+            for consumer in consumers:
+                consumer.deliver(event)
+
+
+def event_for(route: Any, scenario: Scenario, ids: dict[str, str]) -> dict[str, Any]:
+    """The API Gateway v2 event of one call (``__UNIQUE__``/``__FRESH__`` left for the run)."""
+    names = re.findall(r"\{(\w+)\}", route.path)
+    values = {name: _fill(scenario.params.get(name, "{" + name + "}"), ids) for name in names}
+    path = route.path
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    body = None if scenario.body is None else _fill(json.dumps(scenario.body), ids)
+    claims = _claims(scenario.caller, ids)
+    context: dict[str, Any] = {
+        "http": {
+            "method": route.method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1",
+            "userAgent": "bench",
+        },
+        "requestId": "bench",
+        "routeKey": route.key,
+        "stage": "$default",
+    }
+    if claims:
+        context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    return {
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in scenario.query.items()),
+        "headers": {"content-type": "application/json"},
+        "queryStringParameters": scenario.query or None,
+        "pathParameters": values or None,
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def _claims(caller: str | None, ids: dict[str, str]) -> dict[str, str] | None:
+    if caller is None:
+        return None
+    if caller == "fresh":
+        return {"sub": "__FRESH__", "roles": "STUDENT", "email": "fresh@example.com"}
+    roles = {"student": "STUDENT", "teacher": "INSTRUCTOR", "admin": "ADMIN STUDENT"}[caller]
+    return {"sub": ids[f"{caller}Id"], "roles": roles, "email": f"{caller}@example.com"}
+
+
+def _fill(text: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: ids.get(m[1], m[0]), text)
+
+
+def per_run(event_json: str) -> str:
+    """The event of one run: fresh unique values where the scenario asks for them."""
+    return event_json.replace("__UNIQUE__", secrets.token_hex(6)).replace(
+        "__FRESH__", str(uuid.uuid4())
+    )
