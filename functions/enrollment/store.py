@@ -58,7 +58,7 @@ SELECT count(*) AS n, (SELECT id FROM locked ORDER BY id DESC LIMIT 1) AS last_i
 ADVANCE_RECOMPUTE = """
 UPDATE outline_recomputes SET
   after_enrollment_id = :after, chunks = chunks + 1, enrollments = enrollments + :rows,
-  changed = changed + :changed, task_id = :task_id, updated_at = now(),
+  changed = changed + :changed, task_id = :task_id, chunk_size = :size, updated_at = now(),
   finished_at = CASE WHEN :finished THEN now() END
 WHERE course_id = :course_id
 """
@@ -66,7 +66,8 @@ WHERE course_id = :course_id
 # The operator's view: each running recompute and how many enrollments it has still to do.
 RECOMPUTES_RUNNING = """
 SELECT r.course_id, c.title, r.outline_version, c.outline_version AS kept_version,
-  r.chunks, r.enrollments, r.changed, r.started_at, r.updated_at, r.finished_at, now() AS now,
+  r.chunks, r.chunk_size, r.enrollments, r.changed, r.started_at, r.updated_at, r.finished_at,
+  now() AS now,
   (SELECT count(*) FROM enrollments e
    WHERE e.course_id = r.course_id AND e.id > r.after_enrollment_id) AS remaining
 FROM outline_recomputes r LEFT JOIN courses c ON c.id = r.course_id
@@ -76,17 +77,18 @@ ORDER BY r.started_at
 
 # Progress and status from rows, for the enrollments in {scope}; only rows that change are
 # written, each with its version raised. Returns each changed enrollment with the status it
-# had before.
+# had before. MATERIALIZED: inlined, the count of each enrollment's lessons would be run
+# once for every place the UPDATE uses it (five), and the course's total once per row.
 _RECOMPUTE = """
-WITH total AS (
+WITH total AS MATERIALIZED (
   SELECT count(*) AS n FROM course_lessons WHERE course_id = :course_id
-), done AS (
+), done AS MATERIALIZED (
   SELECT e.id, e.status AS old_status,
     (SELECT count(*) FROM lesson_progress lp
      JOIN course_lessons cl ON cl.course_id = e.course_id AND cl.lesson_id = lp.lesson_id
      WHERE lp.enrollment_id = e.id AND lp.completed_at IS NOT NULL) AS n
   FROM enrollments e WHERE {scope}
-), computed AS (
+), computed AS MATERIALIZED (
   SELECT d.id, d.old_status,
     CASE WHEN t.n = 0 THEN 0 ELSE round(100.0 * d.n / t.n, 2) END AS pct,
     t.n > 0 AND d.n = t.n AS finished

@@ -5,15 +5,14 @@ Every Enrollment event carries the enrollment's version, raised with each change
 row keeps what the highest version said: the read model ends the same whatever order the
 events arrive in and however often.
 
-- ``EnrollmentCreated`` (also a cancelled enrollment taken up again): enrolled, not
-  cancelled, not completed;
-- ``EnrollmentCompleted``: not cancelled, completed at that time;
-- ``EnrollmentCancelled``: cancelled (the completion time, if any, stays).
+- ``EnrollmentCreated`` (also a cancelled enrollment taken up again) and
+  ``EnrollmentCompleted``: enrolled, not cancelled;
+- ``EnrollmentCancelled``: cancelled.
 
-``completed_at`` is the last completion announced. When a course gains lessons the
-Enrollment service takes a completed enrollment back to ACTIVE without an event, so a
-service must not read "completed" as "has done every lesson"; "enrolled and not cancelled"
-is what the model states for sure.
+Whether an enrollment is completed is not kept: when a course gains lessons the Enrollment
+service takes a completed enrollment back to ACTIVE without an event, and a cancellation
+does not say whether the enrollment had been completed, so no order-independent answer
+follows from the events. Completions still count, as newer versions.
 
 A service adds the table in a migration (``create_tables``) and subscribes with
 ``subscriptions(handler_name)``; ``STANDING`` answers "may this user act in this course".
@@ -24,7 +23,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from lms_events import enrollment as events
@@ -53,7 +51,6 @@ def create_tables() -> None:
         sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
         sa.Column("course_id", pg.UUID(as_uuid=True), nullable=False),
         sa.Column("cancelled", sa.Boolean, nullable=False),
-        sa.Column("completed_at", sa.TIMESTAMP(timezone=True)),
         # The enrollment version of the newest event applied; older events are ignored.
         sa.Column("version", sa.BigInteger, nullable=False),
         sa.Column(
@@ -71,12 +68,10 @@ def create_tables() -> None:
 
 
 APPLY = """
-INSERT INTO enrollments (id, user_id, course_id, cancelled, completed_at, version)
-VALUES (:id, :user_id, :course_id, :cancelled, :completed_at, :version)
+INSERT INTO enrollments (id, user_id, course_id, cancelled, version)
+VALUES (:id, :user_id, :course_id, :cancelled, :version)
 ON CONFLICT (id) DO UPDATE SET
   cancelled = excluded.cancelled,
-  completed_at = CASE WHEN :keeps_completion THEN enrollments.completed_at
-                      ELSE excluded.completed_at END,
   version = excluded.version,
   updated_at = now()
 WHERE enrollments.version < excluded.version
@@ -85,7 +80,7 @@ RETURNING id
 
 # The caller's enrollment in a course, if any: ``cancelled`` says whether it still counts.
 STANDING = """
-SELECT id, cancelled, completed_at FROM enrollments
+SELECT id, cancelled FROM enrollments
 WHERE user_id = :user_id AND course_id = :course_id
 """
 
@@ -99,7 +94,6 @@ class EnrollmentApplied:
     course_id: uuid.UUID
     version: int
     cancelled: bool
-    completed_at: datetime | None
 
 
 OnEnrollment = Callable[[UnitOfWork, EnrollmentApplied], None]
@@ -108,15 +102,12 @@ OnEnrollment = Callable[[UnitOfWork, EnrollmentApplied], None]
 def apply(uow: UnitOfWork, envelope: Envelope[Any]) -> EnrollmentApplied | None:
     data = envelope.data
     cancelled = isinstance(data, events.EnrollmentCancelled)
-    completed_at = data.completed_at if isinstance(data, events.EnrollmentCompleted) else None
     kept = uow.fetch_one(
         APPLY,
         id=data.enrollment_id,
         user_id=data.user_id,
         course_id=data.course_id,
         cancelled=cancelled,
-        completed_at=completed_at,
-        keeps_completion=cancelled,
         version=data.version,
     )
     if kept is None:
@@ -127,7 +118,6 @@ def apply(uow: UnitOfWork, envelope: Envelope[Any]) -> EnrollmentApplied | None:
         data.course_id,
         data.version,
         cancelled,
-        completed_at,
     )
 
 
