@@ -26,6 +26,13 @@ waiting meanwhile -- and outlast the consumer's invocation. So:
 
 A reorder changes no enrollment's progress, and starts nothing (a recompute under way
 for the same lessons goes on).
+
+Why the service's own queue rather than a Step Functions map or an EventBridge fan-out:
+the first task commits with the lesson list in the outbox (nothing can start a recompute
+that is not then run), the queue already has the consumer, its retries and its
+dead-letter queue, the local runtime already feeds it, and no new AWS service or
+permission beyond sending to one's own queue is needed. One chain per course runs its
+chunks in order; several courses' chains run side by side.
 """
 
 from __future__ import annotations
