@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-fast lint format synth bench schemas clean
+.PHONY: install run test test-fast lint format synth bench bench-recompute schemas clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ synth: $(STAMP)  ## the CloudFormation templates into cdk.out/, offline
 
 bench: $(STAMP)  ## cold start, round trips and CPU against their floors
 	$(PY) -m bench
+
+bench-recompute: $(STAMP)  ## a course of 1,000,000 enrollments gains a lesson (takes minutes)
+	$(PY) -m bench.recompute
 
 schemas: $(STAMP)  ## regenerate the event JSON Schemas from the models
 	$(PY) -m lms_events.catalog

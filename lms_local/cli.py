@@ -4,6 +4,8 @@
     lms create-admin ...        the first administrator (or promote an existing account)
     lms migrate                 apply every service's migrations
     lms relay                   publish what every outbox still holds, now
+    lms outbox status [--json]  per service the unsent outbox rows and the oldest's age;
+                                per course the progress recomputes still running
     lms openapi                 print the API's OpenAPI document
     lms reset --yes             delete the state folder (database, keys)
 
@@ -77,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply every service's database migrations")
     commands.add_parser("relay", help="publish every outbox's unpublished events now")
 
+    outbox = commands.add_parser("outbox", help="what the outboxes hold")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", metavar="COMMAND", required=True)
+    status = outbox_commands.add_parser(
+        "status",
+        help="unsent rows per service (and the oldest's age), progress recomputes per course",
+    )
+    status.add_argument("--json", action="store_true", help="as JSON")
+
     openapi = commands.add_parser("openapi", help="print the API's OpenAPI document")
     openapi.add_argument("--port", type=int, help="the gateway port the document names")
 
@@ -97,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "create-admin": _create_admin,
         "migrate": _migrate,
         "relay": _relay,
+        "outbox": _outbox,
         "openapi": _openapi,
         "reset": _reset,
     }
@@ -209,6 +220,23 @@ def _relay(config: LocalConfig, _args: argparse.Namespace) -> int:
         published = sweep(_services(), grace_seconds=0)
         for name, count in published.items():
             print(f"{name}: published {count} event{'s' if count != 1 else ''}")
+        return 0
+    finally:
+        environment.close()
+
+
+def _outbox(config: LocalConfig, args: argparse.Namespace) -> int:
+    from lms_local import status
+
+    environment = _joined_environment(config, aws=False)
+    try:
+        environment.migrate(_services())  # a state folder never run yet has no tables
+        outbox = status.outbox_waiting(_services())
+        recomputes = status.recomputes_running()
+        if args.json:
+            print(json.dumps(status.as_json(outbox, recomputes), indent=2))
+        else:
+            print(status.render(outbox, recomputes))
         return 0
     finally:
         environment.close()

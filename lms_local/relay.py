@@ -14,7 +14,8 @@ logger = logging.getLogger("lms.relay")
 
 
 def publishing(services: Iterable[Service]) -> list[Service]:
-    return [s for s in services if s.publishes]
+    """The services whose outbox has something to send: events, or tasks to themselves."""
+    return [s for s in services if s.publishes or s.tasks]
 
 
 def sweep(services: Iterable[Service], *, grace_seconds: int | None = None) -> dict[str, int]:

@@ -1,4 +1,10 @@
-"""Events of the Enrollment service (EventBridge source ``lms.enrollment``)."""
+"""Events of the Enrollment service (EventBridge source ``lms.enrollment``).
+
+Every event carries the enrollment's ``version``: a counter the Enrollment service raises
+in the same transaction as each change to the enrollment (enrolled, a lesson done,
+progress recomputed, cancelled, enrolled again), under the enrollment row's lock. A
+consumer keeps what the highest version said, whatever order the events arrive in.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,8 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
+
+from pydantic import Field
 
 from lms_events.envelope import EventData
 
@@ -16,6 +24,7 @@ class EnrollmentEvent(EventData):
     enrollment_id: uuid.UUID
     user_id: uuid.UUID
     course_id: uuid.UUID
+    version: int = Field(ge=1)
 
 
 class EnrollmentCreated(EnrollmentEvent):

@@ -1,4 +1,9 @@
-"""The Enrollment service's consumer of Course events (SQS batches from its queue).
+"""The Enrollment service's consumer (SQS batches from its queue): Course events into its
+read model of courses, and the tasks it hands to itself.
+
+The read model is the shared one (``lms_platform.read_models.courses``), applied to this
+service's tables; on top of it, a kept lesson list that adds or removes lessons starts the
+recompute of the course's progress (``recompute``), which runs as chained tasks.
 
 The handler names are the inbox's keys: ``(event_id, handler)`` records that an effect
 happened. They must never change, or a redelivered event would be applied again.
@@ -6,33 +11,21 @@ happened. They must never change, or a redelivered event would be applied again.
 
 from __future__ import annotations
 
-from functions.enrollment import read_model, store
-from lms_events import course as events
-from lms_platform.inbox import EventConsumer, Subscription
+from functions.enrollment import recompute, store
+from lms_platform.inbox import EventConsumer
+from lms_platform.read_models import courses
+from lms_platform.tasks import TaskHandler
 
-COURSE_HEADER = "enrollment.course-header"
-COURSE_OUTLINE = "enrollment.course-outline"
-COURSE_INSTRUCTORS = "enrollment.course-instructors"
+COURSE_HANDLERS = courses.HandlerNames(
+    header="enrollment.course-header",
+    outline="enrollment.course-outline",
+    instructors="enrollment.course-instructors",
+)
 
 consumer = EventConsumer(
     store.db,
-    [
-        *(
-            Subscription(event, COURSE_HEADER, read_model.apply_course_header)
-            for event in (
-                events.CourseCreated,
-                events.CourseUpdated,
-                events.CoursePublished,
-                events.CourseArchived,
-            )
-        ),
-        *(
-            Subscription(event, COURSE_OUTLINE, read_model.apply_outline)
-            for event in events.OUTLINE_EVENTS
-        ),
-        Subscription(events.InstructorAssigned, COURSE_INSTRUCTORS, read_model.apply_instructor),
-        Subscription(events.InstructorRemoved, COURSE_INSTRUCTORS, read_model.apply_instructor),
-    ],
+    courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start),
+    tasks=[TaskHandler(recompute.TASK, recompute.run)],
 )
 
 handler = consumer.handler

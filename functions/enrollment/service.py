@@ -49,4 +49,6 @@ SERVICE = Service(
     ),
     consumes=course_events.EVENTS,
     publishes=events.EVENTS,
+    # Progress recomputed in chunks after a course's lessons change (``recompute``).
+    tasks=("enrollment.recompute-progress",),
 )

@@ -21,65 +21,74 @@ _ENROLLMENT_COLUMNS = (
     "e.updated_at"
 )
 
-# --- the read model of courses (the consumer's) ----------------------------------------------
+# --- progress recomputed after a course's lessons change (see ``recompute``) -----------------
 
-APPLY_COURSE_HEADER = """
-INSERT INTO courses (id, status, title, slug, version)
-VALUES (:id, :status, :title, :slug, :version)
-ON CONFLICT (id) DO UPDATE SET
-  status = excluded.status, title = excluded.title, slug = excluded.slug,
-  version = excluded.version, updated_at = now()
-WHERE courses.version < excluded.version
+# A recompute starts (or starts over, for a newer lesson list) from the first enrollment.
+START_RECOMPUTE = """
+INSERT INTO outline_recomputes (course_id, outline_version, task_id, after_enrollment_id)
+VALUES (:course_id, :outline_version, :task_id, :start)
+ON CONFLICT (course_id) DO UPDATE SET
+  outline_version = excluded.outline_version, task_id = excluded.task_id,
+  after_enrollment_id = excluded.after_enrollment_id, chunks = 0, enrollments = 0,
+  changed = 0, started_at = now(), updated_at = now(), finished_at = NULL
 """
 
-# Takes the course row's lock and says whether this lesson list is newer than the one kept.
-CLAIM_OUTLINE = """
-INSERT INTO courses (id, outline_version) VALUES (:id, :version)
-ON CONFLICT (id) DO UPDATE SET outline_version = excluded.outline_version, updated_at = now()
-WHERE courses.outline_version < excluded.outline_version
-RETURNING id
+# Each chunk first locks the course's recompute row: chunks of one course take turns, and
+# a newer lesson list (which starts the recompute over) waits for the chunk under way.
+LOCK_RECOMPUTE = """
+SELECT outline_version, task_id, after_enrollment_id, finished_at
+FROM outline_recomputes WHERE course_id = :course_id
+FOR UPDATE
 """
 
-REPLACE_LESSONS = """
-WITH listed AS (
-  SELECT lesson_id, position::int AS position
-  FROM unnest(CAST(:lesson_ids AS uuid[])) WITH ORDINALITY AS l(lesson_id, position)
-), gone AS (
-  DELETE FROM course_lessons
-  WHERE course_id = :course_id AND lesson_id <> ALL (CAST(:lesson_ids AS uuid[]))
+# The next chunk of the course's enrollments in id order, locked before their progress is
+# recomputed: a completion committed meanwhile is then seen by the recomputation's fresh
+# snapshot, and one not yet committed waits for the chunk.
+LOCK_CHUNK = """
+WITH locked AS MATERIALIZED (
+  SELECT id FROM enrollments
+  WHERE course_id = :course_id AND id > :after
+  ORDER BY id
+  LIMIT :size
+  FOR UPDATE
 )
-INSERT INTO course_lessons (course_id, lesson_id, position)
-SELECT :course_id, lesson_id, position FROM listed
-ON CONFLICT ON CONSTRAINT pk_course_lessons DO UPDATE SET position = excluded.position
-WHERE course_lessons.position <> excluded.position
+SELECT count(*) AS n, (SELECT id FROM locked ORDER BY id DESC LIMIT 1) AS last_id FROM locked
 """
 
-APPLY_INSTRUCTOR = """
-INSERT INTO course_instructors (course_id, user_id, active, version)
-VALUES (:course_id, :user_id, :active, :version)
-ON CONFLICT ON CONSTRAINT pk_course_instructors DO UPDATE SET
-  active = excluded.active, version = excluded.version
-WHERE course_instructors.version < excluded.version
+ADVANCE_RECOMPUTE = """
+UPDATE outline_recomputes SET
+  after_enrollment_id = :after, chunks = chunks + 1, enrollments = enrollments + :rows,
+  changed = changed + :changed, task_id = :task_id, chunk_size = :size, updated_at = now(),
+  finished_at = CASE WHEN :finished THEN now() END
+WHERE course_id = :course_id
 """
 
-# Enrollments of a course, locked in id order before their progress is recomputed: a
-# completion committed meanwhile is then seen by the recomputation's fresh snapshot.
-LOCK_COURSE_ENROLLMENTS = """
-SELECT id FROM enrollments WHERE course_id = :course_id ORDER BY id FOR UPDATE
+# The operator's view: each running recompute and how many enrollments it has still to do.
+RECOMPUTES_RUNNING = """
+SELECT r.course_id, c.title, r.outline_version, c.outline_version AS kept_version,
+  r.chunks, r.chunk_size, r.enrollments, r.changed, r.started_at, r.updated_at, r.finished_at,
+  now() AS now,
+  (SELECT count(*) FROM enrollments e
+   WHERE e.course_id = r.course_id AND e.id > r.after_enrollment_id) AS remaining
+FROM outline_recomputes r LEFT JOIN courses c ON c.id = r.course_id
+WHERE r.finished_at IS NULL
+ORDER BY r.started_at
 """
 
 # Progress and status from rows, for the enrollments in {scope}; only rows that change are
-# written. Returns each changed enrollment with the status it had before.
+# written, each with its version raised. Returns each changed enrollment with the status it
+# had before. MATERIALIZED: inlined, the count of each enrollment's lessons would be run
+# once for every place the UPDATE uses it (five), and the course's total once per row.
 _RECOMPUTE = """
-WITH total AS (
+WITH total AS MATERIALIZED (
   SELECT count(*) AS n FROM course_lessons WHERE course_id = :course_id
-), done AS (
+), done AS MATERIALIZED (
   SELECT e.id, e.status AS old_status,
     (SELECT count(*) FROM lesson_progress lp
      JOIN course_lessons cl ON cl.course_id = e.course_id AND cl.lesson_id = lp.lesson_id
      WHERE lp.enrollment_id = e.id AND lp.completed_at IS NOT NULL) AS n
   FROM enrollments e WHERE {scope}
-), computed AS (
+), computed AS MATERIALIZED (
   SELECT d.id, d.old_status,
     CASE WHEN t.n = 0 THEN 0 ELSE round(100.0 * d.n / t.n, 2) END AS pct,
     t.n > 0 AND d.n = t.n AS finished
@@ -91,14 +100,19 @@ UPDATE enrollments e SET
                 WHEN c.finished THEN 'COMPLETED' ELSE 'ACTIVE' END,
   completed_at = CASE WHEN e.status = 'CANCELLED' THEN e.completed_at
                       WHEN c.finished THEN COALESCE(e.completed_at, now()) END,
-  updated_at = now()
+  updated_at = now(),
+  version = e.version + 1
 FROM computed c
 WHERE e.id = c.id
   AND (e.progress_pct <> c.pct
        OR (e.status <> 'CANCELLED' AND (e.status = 'COMPLETED') <> c.finished))
-RETURNING e.id, e.user_id, e.course_id, e.status, c.old_status, e.progress_pct, e.completed_at
+RETURNING e.id, e.user_id, e.course_id, e.status, c.old_status, e.progress_pct, e.completed_at,
+  e.version
 """
-RECOMPUTE_COURSE = _RECOMPUTE.format(scope="e.course_id = :course_id")
+# One chunk: the course's enrollments after the keyset ``after`` up to ``last``, inclusive.
+RECOMPUTE_CHUNK = _RECOMPUTE.format(
+    scope="e.course_id = :course_id AND e.id > :after AND e.id <= :last"
+)
 RECOMPUTE_ENROLLMENT = _RECOMPUTE.format(scope="e.id = :enrollment_id")
 
 # --- enrolling ------------------------------------------------------------------------------
@@ -114,9 +128,10 @@ FROM courses c WHERE c.id = :course_id
 ENROLL = """
 INSERT INTO enrollments (id, user_id, course_id) VALUES (:id, :user_id, :course_id)
 ON CONFLICT ON CONSTRAINT uq_enrollments_user_course DO UPDATE SET
-  status = 'ACTIVE', enrolled_at = now(), completed_at = NULL, updated_at = now()
+  status = 'ACTIVE', enrolled_at = now(), completed_at = NULL, updated_at = now(),
+  version = enrollments.version + 1
 WHERE enrollments.status = 'CANCELLED'
-RETURNING id, enrolled_at, (xmax = 0) AS created
+RETURNING id, enrolled_at, version, (xmax = 0) AS created
 """
 
 START_LESSON = """
@@ -134,9 +149,11 @@ FROM enrollments e WHERE e.id = :enrollment_id
 FOR UPDATE OF e
 """
 
-# The lesson marked done and the enrollment recomputed, in one statement. The statement's
-# snapshot does not see the row it marks, so that row is counted from ``marked``; nothing
-# is written, and nothing returned, when the lesson was already done.
+# The lesson marked done and the enrollment recomputed against the course's lessons as kept
+# now (whatever the chunks of a recompute have reached), in one statement. The status
+# follows from the same rows (the caller has refused a cancelled enrollment). The
+# statement's snapshot does not see the row it marks, so that row is counted from
+# ``marked``; nothing is written, and nothing returned, when the lesson was already done.
 COMPLETE_LESSON = """
 WITH marked AS (
   INSERT INTO lesson_progress (id, enrollment_id, lesson_id, completed_at, updated_at)
@@ -155,13 +172,14 @@ WITH marked AS (
 )
 UPDATE enrollments e SET
   progress_pct = CASE WHEN total.n = 0 THEN 0 ELSE round(100.0 * done.n / total.n, 2) END,
-  status = CASE WHEN total.n > 0 AND done.n = total.n THEN 'COMPLETED' ELSE e.status END,
+  status = CASE WHEN total.n > 0 AND done.n = total.n THEN 'COMPLETED' ELSE 'ACTIVE' END,
   completed_at = CASE WHEN total.n > 0 AND done.n = total.n
-                      THEN COALESCE(e.completed_at, now()) ELSE e.completed_at END,
-  updated_at = now()
+                      THEN COALESCE(e.completed_at, now()) END,
+  updated_at = now(),
+  version = e.version + 1
 FROM total, done
 WHERE e.id = :enrollment_id AND EXISTS (SELECT 1 FROM marked)
-RETURNING e.status, e.progress_pct, e.completed_at,
+RETURNING e.status, e.progress_pct, e.completed_at, e.version,
   (SELECT completed_at FROM marked) AS lesson_completed_at
 """
 
@@ -176,7 +194,9 @@ FOR UPDATE OF e
 """
 
 CANCEL = """
-UPDATE enrollments SET status = 'CANCELLED', updated_at = now() WHERE id = :enrollment_id
+UPDATE enrollments SET status = 'CANCELLED', updated_at = now(), version = version + 1
+WHERE id = :enrollment_id
+RETURNING version
 """
 
 # --- reading --------------------------------------------------------------------------------

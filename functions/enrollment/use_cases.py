@@ -72,6 +72,7 @@ def _completed(row: Row) -> events.EnrollmentCompleted:
         user_id=row["user_id"],
         course_id=row["course_id"],
         completed_at=row["completed_at"],
+        version=row["version"],
     )
 
 
@@ -120,6 +121,7 @@ def enroll(caller: Principal, course_id: uuid.UUID) -> Enrollment:
                 course_id=course_id,
                 enrolled_at=row["enrolled_at"],
                 reactivated=not row["created"],
+                version=row["version"],
             ),
             aggregate_id=enrollment_id,
         )
@@ -169,6 +171,7 @@ def complete_lesson(
                 "enrollment_id": enrollment_id,
                 "user_id": caller.user_id,
                 "course_id": enrollment["course_id"],
+                "version": result["version"],
             }
             observability.count("LessonsCompleted")
             uow.outbox.add(
@@ -208,13 +211,15 @@ def cancel(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:
         if not (owner or caller.is_admin):
             raise NotTheOwner("only the student or an admin may cancel an enrollment")
         if row["status"] != "CANCELLED":
-            uow.execute(store.CANCEL, enrollment_id=enrollment_id)
+            cancelled = uow.fetch_one(store.CANCEL, enrollment_id=enrollment_id)
+            assert cancelled is not None
             uow.outbox.add(
                 events.EnrollmentCancelled(
                     enrollment_id=enrollment_id,
                     user_id=row["user_id"],
                     course_id=row["course_id"],
                     cancelled_by=caller.user_id,
+                    version=cancelled["version"],
                 ),
                 aggregate_id=enrollment_id,
             )

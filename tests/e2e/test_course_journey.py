@@ -9,6 +9,7 @@ is known there; the student completes the lessons and progress goes 0 -> 33.33 -
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -154,3 +155,30 @@ def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Run
     ]
     finished = tap.wait_for_kind("EnrollmentCompleted", enrollmentId=enrollment_id)
     assert finished[0]["source"] == "lms.enrollment"
+
+    # When the instructor adds a fourth lesson to the course the student has finished
+    _ok(
+        http(
+            runtime,
+            "POST",
+            f"/courses/{course_id}/modules/{module['id']}/lessons",
+            token=teacher,
+            body={"title": "Encore", "type": "text", "durationMinutes": 3},
+        ),
+        201,
+    )
+    # Then the recompute, run as tasks on the Enrollment service's own queue, takes the
+    # enrollment back to ACTIVE at 3 of 4
+    regrown = eventually(
+        lambda: http(runtime, "GET", f"/enrollments/{enrollment_id}", token=student),
+        lambda reply: reply.status == 200 and reply.body["progressPct"] == 75.0,
+    )
+    assert (regrown.body["status"], regrown.body["progressPct"]) == ("ACTIVE", 75.0)
+    # And the operator's view shows nothing left to send and no recompute running
+    status = runtime.lms("outbox", "status", "--json")
+    assert status.returncode == 0, status.stdout + status.stderr
+    report = json.loads(status.stdout)
+    assert report["recomputes"] == []
+    waiting = {o["service"]: o for o in report["outbox"]}
+    assert set(waiting) == {"user", "course", "enrollment"}
+    assert waiting["enrollment"]["tasks"] == 0

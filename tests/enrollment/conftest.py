@@ -3,6 +3,8 @@
 ``course_feed`` makes a rule on the bus with the Enrollment service's own declared event
 pattern and an SQS queue as its target; ``pump()`` receives what reached the queue and
 hands it to the consumer's Lambda handler as an SQS batch, as Lambda's event source would.
+The queue is also the service's own queue (``LMS_OWN_QUEUE_URL``), as on AWS: the tasks
+the consumer hands to itself arrive there, and ``pump()`` runs them too.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class CourseFeed:
     delivered: list[dict[str, Any]]
 
     def pump(self) -> int:
-        """Deliver every message waiting in the queue; how many there were."""
+        """Deliver every message waiting in the queue (tasks sent meanwhile included) until
+        it is empty; how many there were."""
         sqs = client("sqs")
         total = 0
         while True:
@@ -66,10 +69,26 @@ class CourseFeed:
 
 
 @pytest.fixture
-def course_feed(platform_env: dict[str, str]) -> Iterator[CourseFeed]:
+def own_queue(platform_env: dict[str, str], override_env: Any) -> Iterator[CourseFeed]:
+    """The service's own queue without a rule on the bus: only the tasks its consumer sends
+    itself arrive there; ``pump()`` runs them."""
+    sqs = client("sqs")
+    name = f"test-enrollment-tasks-{uuid.uuid4().hex[:8]}"
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    override_env("LMS_OWN_QUEUE_URL", queue_url)
+    yield CourseFeed(name, queue_url, queue_arn, [])
+    sqs.delete_queue(QueueUrl=queue_url)
+
+
+@pytest.fixture
+def course_feed(platform_env: dict[str, str], override_env: Any) -> Iterator[CourseFeed]:
     events, sqs = client("events"), client("sqs")
     name = f"test-enrollment-{uuid.uuid4().hex[:8]}"
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    override_env("LMS_OWN_QUEUE_URL", queue_url)
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]

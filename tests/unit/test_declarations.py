@@ -32,3 +32,10 @@ def test_every_declared_route_has_its_handler_bound_to_that_route(service: Servi
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_a_service_publishes_only_its_own_source(service: Service) -> None:
     assert {e.source for e in service.publishes} <= {f"lms.{service.name}"}
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.has_consumer], ids=lambda s: s.name)
+def test_the_consumer_runs_exactly_the_tasks_its_service_declares(service: Service) -> None:
+    assert service.consumer_path is not None
+    module = importlib.import_module(service.consumer_path.rsplit(".", 1)[0])
+    assert sorted(module.consumer.task_names) == sorted(service.tasks)

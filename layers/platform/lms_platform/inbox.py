@@ -4,13 +4,17 @@ The inbox row ``(event_id, handler)`` and the handler's effect commit in one
 transaction, so a redelivered event finds its row and changes nothing. A failing record
 is reported back as a partial batch failure: SQS redelivers it alone, and after the
 queue's receive limit it lands in the dead-letter queue.
+
+The same queue brings the consumer the tasks its service hands to itself
+(``lms_platform.tasks``): a record that holds a task runs the task handler registered for
+its name, with the time the invocation has left.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from lms_events.envelope import Envelope, EventData
 from lms_platform import context, observability
 from lms_platform.db import Database, UnitOfWork
+from lms_platform.tasks import Task, TaskContext, TaskHandler, parse_task
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +50,14 @@ class Subscription:
 
 
 class EventConsumer:
-    def __init__(self, db: Callable[[], Database], subscriptions: list[Subscription]):
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        subscriptions: list[Subscription],
+        tasks: Sequence[TaskHandler] = (),
+    ):
         self._db = db
+        self._tasks = {t.name: t for t in tasks}
         self._by_type: dict[tuple[str, str], list[Subscription]] = {}
         for s in subscriptions:
             self._by_type.setdefault((s.event.source, s.event.event_type), []).append(s)
@@ -116,8 +127,45 @@ class EventConsumer:
 
         return database.transaction(work)
 
-    def record_handler(self, record: SQSRecord) -> None:
-        self.deliver(json.loads(record.body))
+    @property
+    def task_names(self) -> list[str]:
+        return list(self._tasks)
+
+    def run_task(self, task: Task, lambda_context: Any = None) -> None:
+        """Run one task with the time the invocation has left (a task it does not know fails)."""
+        found = self._tasks.get(task.name)
+        if found is None:
+            raise LookupError(f"no handler for the task {task.name!r}")
+        token = context.correlation_id.set(task.correlation_id)
+        invocation = observability.Invocation(
+            "task",
+            task.service,
+            "consumer",
+            fields={
+                "task": task.name,
+                "taskId": str(task.id),
+                "correlationId": task.correlation_id,
+            },
+        )
+        try:
+            with invocation:
+                try:
+                    found.run(TaskContext.for_invocation(task, lambda_context))
+                except Exception as error:
+                    observability.count("ConsumerRecordsFailed")
+                    invocation.finish(logging.ERROR, outcome="failed", error=type(error).__name__)
+                    raise
+                invocation.finish(outcome="done")
+        finally:
+            context.correlation_id.reset(token)
+
+    def record_handler(self, record: SQSRecord, lambda_context: Any = None) -> None:
+        body = json.loads(record.body)
+        task = parse_task(body)
+        if task is not None:
+            self.run_task(task, lambda_context)
+            return
+        self.deliver(body)
 
     def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
         """The Lambda entry point for an SQS event source with ReportBatchItemFailures."""

@@ -206,3 +206,17 @@ def create_outbox_and_inbox() -> None:
         ),
         sa.PrimaryKeyConstraint("event_id", "handler", name="pk_inbox"),
     )
+
+
+def add_outbox_destination() -> None:
+    """For a service's next revision (a new service: right after ``create_outbox_and_inbox``):
+    where an outbox row goes, the bus (an event) or the service's own queue (a task).
+
+    What a revision calls must never change once released: a change is a new helper."""
+    from alembic import op
+
+    # A constant default: PostgreSQL adds the column without rewriting the table.
+    op.add_column("outbox", sa.Column("destination", sa.Text, nullable=False, server_default="bus"))
+    op.create_check_constraint(
+        "ck_outbox_destination", "outbox", sa.text("destination IN ('bus', 'queue')")
+    )

@@ -2,6 +2,10 @@
 
 After the commit the transaction's events go to EventBridge at once; whatever is not
 accepted stays unpublished and the relay sends it later. Delivery is at least once.
+
+A row's ``destination`` says where it goes: ``bus`` for an event, ``queue`` for a task the
+service's consumer hands to itself (``lms_platform.tasks``), sent to the service's own
+queue the same way: after the commit, else by the relay.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
     from lms_platform.db import Database, UnitOfWork
+    from lms_platform.tasks import Task
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +41,29 @@ UPDATE outbox SET published_at = now() WHERE id = ANY(CAST(:ids AS uuid[])) AND 
 _SWEEP = """
 SELECT id, source, event_type, detail::text AS detail FROM outbox
 WHERE published_at IS NULL AND occurred_at < now() - make_interval(secs => :grace)
+  AND destination = 'bus'
 ORDER BY occurred_at
 LIMIT :batch
 FOR UPDATE SKIP LOCKED
+"""
+_INSERT_TASK = """
+INSERT INTO outbox (id, source, event_type, detail, occurred_at, destination)
+VALUES (:id, :source, :event_type, CAST(:detail AS jsonb), :occurred_at, 'queue')
+"""
+# Tasks are swept on their own, so that a queue that cannot be reached never holds back
+# the events behind it (nor the other way round).
+_SWEEP_TASKS = """
+SELECT id, detail::text AS detail FROM outbox
+WHERE published_at IS NULL AND occurred_at < now() - make_interval(secs => :grace)
+  AND destination = 'queue'
+ORDER BY occurred_at
+LIMIT :batch
+FOR UPDATE SKIP LOCKED
+"""
+# What waits to be sent, for the operator (``lms outbox status``).
+_PENDING = """
+SELECT destination, count(*) AS waiting, min(occurred_at) AS oldest, now() AS now
+FROM outbox WHERE published_at IS NULL GROUP BY destination
 """
 
 
@@ -46,6 +71,7 @@ class Outbox:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._pending: list[tuple[uuid.UUID, str, str, str]] = []
+        self._pending_tasks: list[Task] = []
 
     def add(
         self, data: EventData, *, aggregate_id: object, correlation_id: str | None = None
@@ -67,7 +93,28 @@ class Outbox:
         self._pending.append((envelope.event_id, envelope.source, envelope.event_type, detail))
         return envelope
 
+    def add_task(
+        self, name: str, payload: dict[str, Any], *, correlation_id: str | None = None
+    ) -> uuid.UUID:
+        """A task for this service's own consumer, sent once this transaction commits; its id."""
+        from lms_platform.tasks import Task
+
+        service = _service_of(self._uow.database)
+        task = Task.new(service, name, payload, correlation_id or context.correlation_id.get())
+        self._uow.execute(
+            _INSERT_TASK,
+            id=task.id,
+            source=f"lms.{service}",
+            event_type=name,
+            detail=task.body(),
+            occurred_at=task.created_at,
+        )
+        self._pending_tasks.append(task)
+        return task.id
+
     def publish_committed(self) -> None:
+        if self._pending_tasks:
+            self._send_committed_tasks()
         if not self._pending:
             return
         try:
@@ -77,6 +124,17 @@ class Outbox:
         except Exception:
             # The rows are committed; the relay will send them. The caller's work is done.
             logger.exception("publishing after commit failed; the relay will retry")
+
+    def _send_committed_tasks(self) -> None:
+        from lms_platform import tasks
+
+        try:
+            service = _service_of(self._uow.database)
+            sent = tasks.send(service, [(t.id, t.body()) for t in self._pending_tasks])
+            if sent:
+                self._uow.database.execute(_MARK_PUBLISHED, ids=_uuid_array(sent))
+        except Exception:
+            logger.exception("sending tasks after commit failed; the relay will retry")
 
 
 def put_events(
@@ -143,21 +201,58 @@ def relay(db: Database, *, grace_seconds: int | None = None, batch: int = 100) -
         found, sent = db.transaction(sweep)
         total += sent
         if found < batch or sent < found:
+            break
+    return total + relay_tasks(db, grace_seconds=grace, batch=batch)
+
+
+def relay_tasks(db: Database, *, grace_seconds: int, batch: int = 100) -> int:
+    """Send the tasks left unsent past the grace period to the service's own queue."""
+    total = 0
+    while True:
+
+        def sweep(uow: UnitOfWork) -> tuple[int, int]:
+            rows = uow.fetch(_SWEEP_TASKS, grace=float(grace_seconds), batch=batch)
+            sent: list[uuid.UUID] = []
+            if rows:
+                from lms_platform import tasks
+
+                try:
+                    sent = tasks.send(
+                        _service_of(db), [(r["id"], _as_text(r["detail"])) for r in rows]
+                    )
+                except Exception:
+                    logger.exception("the relay could not send tasks; the next sweep retries")
+            if sent:
+                uow.execute(_MARK_PUBLISHED, ids=_uuid_array(sent))
+            uow.commit()
+            return len(rows), len(sent)
+
+        found, sent = db.transaction(sweep)
+        total += sent
+        if found < batch or sent < found:
             return total
 
 
-_BACKLOG = """
-SELECT count(*) AS unpublished,
-  COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 AS oldest
-FROM outbox WHERE published_at IS NULL
-"""
+def pending(db: Database) -> dict[str, tuple[int, float]]:
+    """``{destination: (rows waiting, age of the oldest in seconds)}``; nothing when all is sent."""
+    return {
+        str(r["destination"]): (int(r["waiting"]), (r["now"] - r["oldest"]).total_seconds())
+        for r in db.read(_PENDING)
+    }
+
+
+def _service_of(db: Database) -> str:
+    # A service's role is named like its schema, ``lms_<service>``.
+    return db.role.removeprefix("lms_")
 
 
 def backlog(db: Database) -> tuple[int, float]:
-    """Unpublished rows and the oldest one's age in seconds (0 when none)."""
-    row = db.read_one(_BACKLOG)
-    assert row is not None
-    return int(row["unpublished"]), round(float(row["oldest"]), 1)
+    """Rows still to send (events and tasks) and the oldest one's age in seconds (0 when
+    none): what the relay reports for the alarm on a stalled outbox."""
+    waiting = pending(db)
+    count = sum(n for n, _ in waiting.values())
+    oldest = max((age for _, age in waiting.values()), default=0.0)
+    return count, round(oldest, 1)
 
 
 def _uuid_array(ids: Iterable[uuid.UUID]) -> str:

@@ -41,6 +41,9 @@ class Settings(BaseModel):
     # Events.
     event_bus_name: str = "lms"
     relay_grace_seconds: int = 60
+    # The service's own events queue, where its consumer sends itself tasks (see
+    # ``lms_platform.tasks``); when unset it is looked up by its name (locally).
+    own_queue_url: str | None = None
 
     # AWS endpoints. None means the real AWS; locally the moto server or LocalStack.
     aws_endpoint_url: str | None = Field(default=None)

@@ -43,6 +43,11 @@ class Subscription:
     handler: str
 
 
+def queue_name(service: str) -> str:
+    """The queue a consuming service's events arrive on, and its own tasks too."""
+    return f"lms-{service}-events"
+
+
 def subscriptions(services: tuple[Service, ...]) -> list[Subscription]:
     found = []
     for s in services:
@@ -53,8 +58,8 @@ def subscriptions(services: tuple[Service, ...]) -> list[Subscription]:
             Subscription(
                 service=s,
                 rule_name=f"lms-{s.name}-events",
-                queue_name=f"lms-{s.name}-events",
-                dlq_name=f"lms-{s.name}-events-dlq",
+                queue_name=queue_name(s.name),
+                dlq_name=f"{queue_name(s.name)}-dlq",
                 pattern=pattern,
                 handler=s.consumer_path,
             )

@@ -11,6 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 from lms_platform.migrations import create_outbox_and_inbox
+from lms_platform.read_models import courses
 
 revision = "0001"
 down_revision = None
@@ -73,38 +74,7 @@ def upgrade() -> None:
     )
 
     # --- the read model of courses, written only by the consumer of Course events ---------
-    op.create_table(
-        "courses",
-        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
-        # Null until a course-level event (created, updated, published, archived) arrives:
-        # an outline event may come first.
-        sa.Column("status", sa.Text),
-        sa.Column("title", sa.Text),
-        sa.Column("slug", sa.Text),
-        # The course version of the newest course-level event applied, and of the newest
-        # lesson list applied; older events are ignored.
-        sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
-        sa.Column("outline_version", sa.BigInteger, nullable=False, server_default="0"),
-        sa.Column("updated_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=NOW),
-    )
-    op.create_table(
-        "course_lessons",
-        sa.Column("course_id", pg.UUID(as_uuid=True), nullable=False),
-        sa.Column("lesson_id", pg.UUID(as_uuid=True), nullable=False),
-        # The lesson's place in the whole course (modules, then lessons), from 1.
-        sa.Column("position", sa.Integer, nullable=False),
-        sa.PrimaryKeyConstraint("course_id", "lesson_id", name="pk_course_lessons"),
-    )
-    op.create_table(
-        "course_instructors",
-        sa.Column("course_id", pg.UUID(as_uuid=True), nullable=False),
-        sa.Column("user_id", pg.UUID(as_uuid=True), nullable=False),
-        # A removed instructor's row stays, inactive, with the version that removed them,
-        # so that a late "assigned" cannot bring them back.
-        sa.Column("active", sa.Boolean, nullable=False),
-        sa.Column("version", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("course_id", "user_id", name="pk_course_instructors"),
-    )
+    courses.create_tables()
 
     create_outbox_and_inbox()
 
