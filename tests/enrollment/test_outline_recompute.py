@@ -395,6 +395,7 @@ def test_lms_outbox_status_shows_unsent_rows_and_the_chunks_a_recompute_has_left
     messages = receive(course_feed)
     handle(course_feed, [m["Body"] for m in messages])
 
+    capsys.readouterr()  # the log lines of the work above
     assert main(["--state-dir", str(tmp_path), "outbox", "status", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
 
