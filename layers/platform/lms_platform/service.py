@@ -81,6 +81,10 @@ class Service:
     secrets: tuple[str, ...] = ()
     # What the consumer may do in the bucket (say, delete the objects of retired content).
     consumer_bucket: tuple[BucketAction, ...] = ()
+    # Third-party packages only this service imports (a payment provider's client): names
+    # of optional-dependency groups of pyproject.toml. On AWS they go into the service's own
+    # dependencies layer, resolved with the common ones, and no other function carries them.
+    dependencies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         bound = tuple(replace(r, service=self.name) for r in self.routes)
@@ -89,7 +93,8 @@ class Service:
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"routes declared twice in {self.name}: {sorted(duplicates)}")
-        for grantee in (*bound, *self.jobs):
+        grantees: tuple[Route | Job, ...] = (*bound, *self.jobs)
+        for grantee in grantees:
             unknown = set(grantee.secrets) - set(self.secrets)
             if unknown:
                 raise ValueError(f"{self.name}.{grantee.name} reads undeclared secrets {unknown}")
@@ -97,6 +102,8 @@ class Service:
                 raise ValueError(f"{self.name}.{grantee.name} uses the bucket: no bucket_prefix")
         if self.tasks and not (self.consumes or self.consumes_all):
             raise ValueError(f"{self.name} declares tasks but has no consumer to run them")
+        if self.consumer_bucket and not self.bucket_prefix:
+            raise ValueError(f"{self.name}'s consumer uses the bucket: no bucket_prefix")
 
     @property
     def schema(self) -> str:
