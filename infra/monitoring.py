@@ -290,6 +290,9 @@ class Monitoring(Construct):
                 evaluation_periods=3,
             ),
         ]
+        for alarm in self.stage_alarms:
+            # Their actions name the topic by ARN (as every stack's alarms do): it comes first.
+            alarm.node.add_dependency(self.topic)
         self.dashboard = Dashboard(self, "Dashboard", stage=stage, services=services, api=api)
 
 
