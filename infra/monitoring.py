@@ -3,7 +3,7 @@
 Every alarm of the stage notifies the topic ``lms-<stage>-alarms`` (e-mail subscription
 from ``-c lms:alarm-email=``), whichever stack it lives in: the per-function, dead-letter
 and relay-backlog alarms live with their service, the API, proxy and Aurora alarms here.
-The dashboard ``lms-<stage>`` is built from the service declarations and the stage's
+The dashboard ``lms-<stage>-<region>`` is built from the service declarations and the stage's
 names, so it reads nothing from the service stacks.
 
 The functions emit custom metrics with Powertools Metrics (EMF) in the namespace
@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -358,7 +358,8 @@ class Dashboard(Construct):
         board = cloudwatch.Dashboard(
             self,
             "Board",
-            dashboard_name=stage.resource_name(),
+            # Dashboards are global to the account: the region keeps two regions' apart.
+            dashboard_name=f"{stage.prefix}-{Aws.REGION}",
             default_interval=Duration.hours(3),
         )
         board.add_widgets(

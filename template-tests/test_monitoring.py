@@ -130,7 +130,7 @@ def test_each_relay_alarms_on_the_age_of_its_oldest_unpublished_event(any_synth:
 
 def test_one_dashboard_per_stage_shows_every_function_queue_and_alarm(any_synth: Synth) -> None:
     (dashboard,) = any_synth.resources("AWS::CloudWatch::Dashboard")
-    assert dashboard.properties["DashboardName"] == f"lms-{any_synth.stage}"
+    assert render(dashboard.properties["DashboardName"]) == f"lms-{any_synth.stage}-<AWS::Region>"
     body = render(dashboard.properties["DashboardBody"])
     stage = any_synth.stage
     alarm_names = set(_alarms(any_synth))
