@@ -32,6 +32,10 @@ DEFAULT_STAGE = "dev"
 STAGE_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
 StatementMode = Literal["named", "unnamed"]
 STATEMENT_MODES: tuple[StatementMode, ...] = ("named", "unnamed")
+# Defaults of the two switches `make bench` measures (cold starts with tracing on and off,
+# round trips per statement mode): change them here, in one place.
+DEFAULT_TRACING = False
+DEFAULT_STATEMENT_MODE: StatementMode = "unnamed"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # CloudWatch Logs accepts these retention periods only.
 RETENTION_DAYS = {
@@ -103,8 +107,8 @@ class Stage:
     consumer_max_concurrency: int = 5
     consumer_max_concurrency_by_service: dict[str, int] = field(default_factory=dict)
     alarm_email: str | None = None
-    tracing: bool = False
-    statement_mode: StatementMode = "unnamed"
+    tracing: bool = DEFAULT_TRACING
+    statement_mode: StatementMode = DEFAULT_STATEMENT_MODE
     proxy: ProxyPool = ProxyPool(80, 50, 3, 30)
     api_detailed_metrics: bool = False
     cors_origins: tuple[str, ...] = ()
@@ -140,7 +144,7 @@ class Stage:
                 f"{PREFIX}log-retention-days={retention}: CloudWatch Logs accepts "
                 f"{sorted(RETENTION_DAYS)}"
             )
-        statement_mode = read.text("db-statement-mode", "unnamed")
+        statement_mode = read.text("db-statement-mode", DEFAULT_STATEMENT_MODE)
         if statement_mode not in STATEMENT_MODES:
             raise ContextError(f"{PREFIX}db-statement-mode={statement_mode!r}: named or unnamed")
         mode: StatementMode = "named" if statement_mode == "named" else "unnamed"
@@ -201,7 +205,7 @@ class Stage:
             consumer_max_concurrency=concurrency,
             consumer_max_concurrency_by_service=by_service,
             alarm_email=email,
-            tracing=read.boolean("tracing", False),
+            tracing=read.boolean("tracing", DEFAULT_TRACING),
             statement_mode=mode,
             proxy=proxy,
             api_detailed_metrics=read.boolean("api-detailed-metrics", False),
