@@ -16,6 +16,7 @@ from helpers import (
 )
 
 from infra import shared
+from infra.stage import DEFAULT_STATEMENT_MODE, DEFAULT_TRACING
 from infra.units import units
 from lms_platform import topology
 
@@ -169,7 +170,7 @@ def test_function_names_and_timeouts_follow_the_declarations(extended: Synth) ->
 def test_every_function_knows_its_stage_service_metrics_namespace_and_statement_mode(
     stage: Synth,
 ) -> None:
-    mode = "named" if stage.stage == "prod" else "unnamed"
+    mode = "named" if stage.stage == "prod" else DEFAULT_STATEMENT_MODE
     for function in our_functions(stage):
         env = environment(function)
         assert env["LMS_STAGE"] == stage.stage
@@ -180,17 +181,21 @@ def test_every_function_knows_its_stage_service_metrics_namespace_and_statement_
             assert env["LMS_EVENT_BUS_NAME"] == topology.event_bus(stage.stage)
 
 
-def test_tracing_is_a_stage_switch(synth: Synth, production: Synth) -> None:
+def _assert_tracing(synth: Synth, on: bool) -> None:
     for function in our_functions(synth):
-        assert "TracingConfig" not in function.properties
-        assert "LMS_TRACING" not in environment(function)
-        assert not any(
+        assert ("TracingConfig" in function.properties) == on
+        assert function.properties.get("TracingConfig", {"Mode": "Active"}) == {"Mode": "Active"}
+        assert ("LMS_TRACING" in environment(function)) == on
+        assert on == any(
             "xray:PutTraceSegments" in as_list(s["Action"])
             for s in policy_statements(synth, function)
         )
-    for function in our_functions(production):
-        assert function.properties["TracingConfig"] == {"Mode": "Active"}
-        assert environment(function)["LMS_TRACING"] == "true"
+
+
+def test_tracing_is_a_stage_switch(synth: Synth, production: Synth) -> None:
+    _assert_tracing(synth, DEFAULT_TRACING)
+    _assert_tracing(production, True)  # -c lms:tracing=true
+    assert {environment(f)["LMS_TRACING"] for f in our_functions(production)} == {"true"}
 
 
 def test_functions_read_their_own_service_secret_and_the_signing_key_only_where_needed(

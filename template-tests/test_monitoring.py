@@ -9,7 +9,7 @@ from helpers import our_functions, ref, render
 
 from infra import monitoring
 from infra.data import aurora_max_connections, proxy_connection_budget
-from infra.stage import Stage
+from infra.stage import DEFAULT_STATEMENT_MODE, Stage
 from infra.units import units
 
 
@@ -87,7 +87,10 @@ def test_proxy_thresholds_follow_the_connection_budget_and_the_statement_mode(
     assert aurora_max_connections(0.5, 16) == 2000
     assert aurora_max_connections(1, 64) == 5000
     dev_budget = 1669 * 80 // 100
-    assert _alarms(synth)["lms-dev-proxy-pinned-sessions"]["Threshold"] == dev_budget * 10 // 100
+    dev_share = 80 if DEFAULT_STATEMENT_MODE == "named" else 10
+    assert _alarms(synth)["lms-dev-proxy-pinned-sessions"]["Threshold"] == (
+        dev_budget * dev_share // 100
+    )
     assert _alarms(synth)["lms-dev-proxy-client-connections"]["Threshold"] == dev_budget * 80 // 100
     # prod: 1-16 ACU -> 3,360; named statements pin every session: only nearing the budget
     # is news.

@@ -20,6 +20,7 @@ from helpers import (
 )
 
 from infra import nag
+from infra.stage import DEFAULT_STATEMENT_MODE
 
 WILDCARD_ACTIONS = {"*", "events:*", "secretsmanager:*", "s3:*", "sqs:*", "logs:*"}
 
@@ -200,7 +201,8 @@ def test_the_proxy_requires_tls_knows_every_role_and_pools_from_the_stage(stage:
         assert any(f"{service.name.capitalize()}Secret" in (r or "") for r in registered)
     assert len(registered) == len(stage.services) + 1  # and the admin
     # Named statements pin sessions, so the proxy drops idle clients sooner then.
-    assert props["IdleClientTimeout"] == (300 if stage.stage == "prod" else 1800)
+    named = stage.stage == "prod" or DEFAULT_STATEMENT_MODE == "named"
+    assert props["IdleClientTimeout"] == (300 if named else 1800)
     (target_group,) = stage.resources("AWS::RDS::DBProxyTargetGroup")
     pool = target_group.properties["ConnectionPoolConfigurationInfo"]
     assert pool["MaxConnectionsPercent"] == 80

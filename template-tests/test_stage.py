@@ -6,7 +6,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 import pytest
 
-from infra.stage import ContextError, Stage
+from infra.stage import DEFAULT_STATEMENT_MODE, DEFAULT_TRACING, ContextError, Stage
 
 
 def stage_of(services: tuple[str, ...] = (), **context: object) -> Stage:
@@ -20,9 +20,8 @@ def test_without_context_the_stage_is_dev_with_its_defaults() -> None:
     assert (stage.name, stage.production) == ("dev", False)
     assert (stage.aurora_min_acu, stage.aurora_max_acu) == (0.5, 8)
     assert (stage.log_retention_days, stage.backup_retention_days) == (14, 1)
-    assert stage.statement_mode == "unnamed"
-    assert stage.tracing is False
-    assert stage.proxy.idle_client_timeout_minutes == 30
+    assert stage.statement_mode == DEFAULT_STATEMENT_MODE
+    assert stage.tracing is DEFAULT_TRACING
     assert stage.proxy.borrow_timeout_seconds == 3
 
 
@@ -41,6 +40,7 @@ def test_context_values_may_be_strings_from_the_command_line_or_json_from_cdk_js
 
 
 def test_named_statements_make_the_proxy_drop_idle_clients_sooner() -> None:
+    assert stage_of(db_statement_mode="unnamed").proxy.idle_client_timeout_minutes == 30
     assert stage_of(db_statement_mode="named").proxy.idle_client_timeout_minutes == 5
     explicit = stage_of(db_statement_mode="named", proxy_idle_client_timeout_minutes="10")
     assert explicit.proxy.idle_client_timeout_minutes == 10
