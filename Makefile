@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,infra,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,infra,dev,migrations,services]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)  ## the virtualenv with the project and all its extras
@@ -33,8 +33,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-synth: $(STAMP)  ## the CloudFormation templates into cdk.out/, offline
-	$(PY) -m infra.app
+synth: $(STAMP)  ## a stage's templates into cdk.out/<stage>/, offline (CONTEXT='-c lms:stage=prod ...')
+	$(PY) -m infra.app $(CONTEXT)
 
 bench: $(STAMP)  ## cold start, round trips and CPU against their floors
 	$(PY) -m bench

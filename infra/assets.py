@@ -6,7 +6,9 @@ Three kinds of asset, each bundled by ``LocalBuild`` straight into the asset fol
 - the platform layer: ``lms_platform``, ``lms_events`` and the event JSON Schemas under
   ``python/`` (the layout Lambda puts on ``sys.path`` from ``/opt/python``);
 - the dependencies layer: ``pip install`` of the runtime dependencies from
-  ``pyproject.toml`` for Linux arm64 and CPython 3.12, wheels only.
+  ``pyproject.toml`` for Linux arm64 and CPython 3.12, wheels only, with the
+  optional-dependency groups a service declares (``Service.dependencies``) or the
+  migration needs (SQLAlchemy, Alembic, Mako), so that those reach no other function.
 
 Lambda's code folder is read-only, so Python cannot write bytecode there at cold start:
 every asset ships ``__pycache__`` compiled by a Python 3.12 interpreter (the runtime's),
@@ -90,15 +92,25 @@ def bytecode_python() -> str | None:
     return None
 
 
-def runtime_requirements() -> list[str]:
-    """The project's runtime dependencies (pyproject).
+def runtime_requirements(groups: Sequence[str] = ()) -> list[str]:
+    """The project's runtime dependencies (pyproject), with those of the named
+    optional-dependency ``groups`` (a service's own, the migration's).
 
     boto3 is included although the runtime has one: the layer comes first on sys.path,
     so a dependency resolved without it (python-dateutil) would shadow the runtime
     botocore's; resolved together, the set is consistent and the SDK version is ours.
     """
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return list(project["dependencies"])
+    optional: dict[str, list[str]] = project.get("optional-dependencies", {})
+    requirements = list(project["dependencies"])
+    for group in groups:
+        if group not in optional:
+            raise ValueError(
+                f"no optional-dependency group {group!r} in pyproject.toml "
+                f"(there are {sorted(optional)})"
+            )
+        requirements += [r for r in optional[group] if r not in requirements]
+    return requirements
 
 
 def _files(copies: Iterable[Copy]) -> Iterable[tuple[str, Path]]:
@@ -241,8 +253,8 @@ def platform_code() -> lambda_.Code:
     return _asset(build, REPO / "layers" / "platform")
 
 
-def dependencies_code() -> lambda_.Code:
-    build = LocalBuild([], requirements=runtime_requirements())
+def dependencies_code(groups: Sequence[str] = ()) -> lambda_.Code:
+    build = LocalBuild([], requirements=runtime_requirements(groups))
     # Nothing of the repository goes in; the infra folder only stands in when skipped.
     return _asset(build, Path(__file__).resolve().parent)
 
@@ -254,7 +266,13 @@ class Layers:
     all: list[lambda_.ILayerVersion] = field(default_factory=list)
 
 
-def layers(scope: Construct) -> Layers:
+def layers(scope: Construct, groups: Sequence[str] = ()) -> Layers:
+    """The platform layer and a dependencies layer with ``groups`` added, in ``scope``.
+
+    Each stack publishes its own layer versions (the same asset, uploaded once), so a
+    stack never reads another's layer ARN and a service's extra packages reach its own
+    functions only.
+    """
     platform = lambda_.LayerVersion(
         scope,
         "PlatformLayer",
@@ -263,12 +281,13 @@ def layers(scope: Construct) -> Layers:
         compatible_architectures=[ARCHITECTURE],
         description="lms_platform and lms_events",
     )
+    extra = f" with {', '.join(groups)}" if groups else ""
     dependencies = lambda_.LayerVersion(
         scope,
         "DependenciesLayer",
-        code=dependencies_code(),
+        code=dependencies_code(groups),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description="Third-party runtime dependencies (Linux arm64, CPython 3.12)",
+        description=f"Third-party runtime dependencies{extra} (Linux arm64, CPython 3.12)",
     )
     return Layers(platform, dependencies, [dependencies, platform])

@@ -1,30 +1,51 @@
 """The event bus and, per consuming service, the path from it to the consumer.
 
-Bus ``lms`` with an archive (replay after a consumer bug) and a schema registry holding
-the JSON Schemas generated from the event models; a discoverer records what is really
-sent. Per subscription (``topology.subscriptions``): rule -> SQS queue -> consumer, a
-dead-letter queue after ``MAX_RECEIVE_COUNT`` failed deliveries, and an alarm as soon as
-the dead-letter queue holds anything.
+Bus ``lms-<stage>`` with an archive (replay after a consumer bug) and a schema registry
+holding the JSON Schemas generated from the event models; a discoverer records what is
+really sent. Per subscription (``topology.subscriptions``), in the consuming service's own
+stack: rule -> SQS queue -> consumer, a dead-letter queue after ``MAX_RECEIVE_COUNT``
+failed deliveries, and an alarm as soon as the dead-letter queue holds anything.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_eventschemas as eventschemas
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import monitoring, shared
+from infra.stage import Stage
 from lms_events import catalog
 from lms_platform import topology
-from lms_platform.service import Service
 
 # SQS hides a received message this long; AWS asks for 6x the consumer's timeout so a
 # batch that is retried inside the function is not delivered twice meanwhile.
 CONSUMER_TIMEOUT = Duration.seconds(30)
 VISIBILITY_TIMEOUT = Duration.seconds(6 * 30)
+
+
+def event_pattern(pattern: dict[str, Any]) -> events.EventPattern:
+    """A declaration's pattern (``Service.event_pattern``) as CDK's."""
+
+    def values(key: str) -> list[str] | None:
+        given = pattern.get(key)
+        if given is None:
+            return None
+        if all(isinstance(v, str) for v in given):
+            return list(given)
+        if len(given) == 1 and set(given[0]) == {"prefix"}:
+            return events.Match.prefix(given[0]["prefix"])
+        raise ValueError(f"unsupported {key} pattern {given!r}")
+
+    unknown = set(pattern) - {"source", "detail-type"}
+    if unknown:
+        raise ValueError(f"unsupported event pattern keys {sorted(unknown)}")
+    return events.EventPattern(source=values("source"), detail_type=values("detail-type"))
 
 
 class Subscription(Construct):
@@ -35,8 +56,9 @@ class Subscription(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        bus: events.IEventBus,
+        stage: Stage,
         subscription: topology.Subscription,
+        alarms: monitoring.Alarms,
     ) -> None:
         super().__init__(scope, construct_id)
         self.dlq = sqs.Queue(
@@ -59,22 +81,20 @@ class Subscription(Construct):
                 queue=self.dlq, max_receive_count=topology.MAX_RECEIVE_COUNT
             ),
         )
+        bus = events.EventBus.from_event_bus_name(self, "Bus", shared.bus_name(stage))
         self.rule = events.Rule(
             self,
             "Rule",
             rule_name=subscription.rule_name,
             event_bus=bus,
-            event_pattern=events.EventPattern(
-                source=subscription.pattern["source"],
-                detail_type=subscription.pattern["detail-type"],
-            ),
+            event_pattern=event_pattern(subscription.pattern),
             targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dlq)],
         )
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = alarms.alarm(
             self,
             "DeadLettersAlarm",
-            alarm_name=f"{subscription.dlq_name}-not-empty",
-            alarm_description=(
+            name=f"{subscription.dlq_name}-not-empty",
+            description=(
                 f"Events the {subscription.service.name} consumer failed "
                 f"{topology.MAX_RECEIVE_COUNT} times (or EventBridge could not deliver)"
             ),
@@ -82,22 +102,18 @@ class Subscription(Construct):
                 period=Duration.minutes(1), statistic="Maximum"
             ),
             threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
 
 class EventBus(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, services: tuple[Service, ...]
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
         super().__init__(scope, construct_id)
-        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.EVENT_BUS)
+        name = shared.bus_name(stage)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=name)
         self.bus.archive(
             "Archive",
-            archive_name=topology.EVENT_BUS,
-            description="Every event on the lms bus, for replay",
+            archive_name=name,
+            description=f"Every event on the {name} bus, for replay",
             event_pattern=events.EventPattern(account=[Stack.of(self).account]),
             retention=Duration.days(90),
         )
@@ -105,15 +121,15 @@ class EventBus(Construct):
         registry = eventschemas.CfnRegistry(
             self,
             "Schemas",
-            registry_name=topology.EVENT_BUS,
-            description="JSON Schemas of the lms events, generated from the event models",
+            registry_name=name,
+            description=f"JSON Schemas of the {name} events, generated from the event models",
         )
         for event in catalog.ALL_EVENTS:
             schema = eventschemas.CfnSchema(
                 self,
                 f"Schema{event.source.title().replace('.', '')}{event.event_type}"
                 f"V{event.event_version}",
-                registry_name=topology.EVENT_BUS,
+                registry_name=name,
                 schema_name=f"{event.source}@{event.event_type}",
                 type="JSONSchemaDraft4",
                 content=catalog.schema_of(event),
@@ -123,12 +139,5 @@ class EventBus(Construct):
             self,
             "Discoverer",
             source_arn=self.bus.event_bus_arn,
-            description="Records the schemas of events really sent on the lms bus",
+            description=f"Records the schemas of events really sent on the {name} bus",
         )
-
-        self.subscriptions: dict[str, Subscription] = {
-            s.service.name: Subscription(
-                self, f"{s.service.name.capitalize()}Subscription", bus=self.bus, subscription=s
-            )
-            for s in topology.subscriptions(services)
-        }

@@ -312,15 +312,16 @@ def deploy(stack: Stack, lambda_env: LambdaEnv) -> dict[str, Any]:
 
 
 def run_deploy() -> dict[str, Any]:
-    """``deploy.handler`` as Lambda calls it; the root log level it raises put back after."""
+    """The migration function's handler as Lambda calls it (``functions.migrate.handler``);
+    the root log level it raises put back after."""
     import logging
 
-    from lms_platform import deploy
+    from functions import migrate
 
     root = logging.getLogger()
     level = root.level
     try:
-        return deploy.handler({}, None)
+        return migrate.handler({}, None)
     finally:
         root.setLevel(level)
 

@@ -1,5 +1,6 @@
-"""The migration function a deployment runs (``lms_platform.deploy.handler``), end to end:
-secrets in moto, the database behind TLS, roles that log in with SCRAM."""
+"""The migration function a deployment runs (``functions.migrate.handler``, which hands
+every declared service to ``lms_platform.deploy.run``), end to end: secrets in moto, the
+database behind TLS, roles that log in with SCRAM."""
 
 from __future__ import annotations
 

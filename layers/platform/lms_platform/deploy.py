@@ -1,9 +1,12 @@
-"""The migration function the deployment runs (``lms_platform.deploy.handler``).
+"""What the deployment's migration function does (``run``), for the services it is given.
 
 It reads the cluster's admin secret and every service's secret, brings every service's
 schema up to date with the role passwords from those secrets (``migrations.migrate``), and
 makes sure the signing-key secret holds an RSA private key: CloudFormation can only
 generate a random string, so the first run replaces that placeholder with a key.
+
+The function's handler is ``functions.migrate.handler``, which passes the declared
+services in: the platform never imports the services' registry.
 
 Environment (set by ``infra/migration.py``):
 
@@ -25,16 +28,20 @@ import json
 import logging
 import os
 import urllib.parse
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lms_platform.service import Service
 
 logger = logging.getLogger(__name__)
 
 PEM_MARKER = "-----BEGIN PRIVATE KEY-----"
 
 
-def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
-    # Heavy imports (SQLAlchemy, Alembic, every service's package) only when it runs.
-    from functions.registry import SERVICES
+def run(services: Sequence[Service]) -> dict[str, Any]:
+    """Migrate ``services`` with their secrets' passwords; create the signing key once."""
+    # SQLAlchemy and Alembic only when it runs.
     from lms_platform.migrations import RoleLogin, migrate
     from lms_platform.settings import get_settings
 
@@ -42,7 +49,7 @@ def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
     settings = get_settings()
     admin = _secret_json(_required("LMS_ADMIN_SECRET_ARN"))
     service_secrets: dict[str, str] = json.loads(_required("LMS_SERVICE_SECRETS"))
-    known = {s.name for s in SERVICES}
+    known = {s.name for s in services}
     unknown = sorted(set(service_secrets) - known)
     if unknown:
         raise RuntimeError(f"secrets given for services nobody declares: {unknown}")
@@ -55,10 +62,10 @@ def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
         for name, arn in service_secrets.items()
     }
     url = admin_url(admin, host=settings.db_host, ca_file=settings.db_ca_file)
-    migrate(url, list(SERVICES), logins)
+    migrate(url, list(services), logins)
 
     key_created = ensure_signing_key(_required("LMS_SIGNING_KEY_SECRET_ARN"))
-    result = {"migrated": [s.name for s in SERVICES], "signingKeyCreated": key_created}
+    result = {"migrated": [s.name for s in services], "signingKeyCreated": key_created}
     logger.info("deployment bootstrap done", extra=result)
     return result
 

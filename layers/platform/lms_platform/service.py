@@ -84,6 +84,10 @@ class Service:
     secrets: tuple[str, ...] = ()
     # What the consumer may do in the bucket (say, delete the objects of retired content).
     consumer_bucket: tuple[BucketAction, ...] = ()
+    # Third-party packages only this service imports (a payment provider's client): names
+    # of optional-dependency groups of pyproject.toml. On AWS they go into the service's own
+    # dependencies layer, resolved with the common ones, and no other function carries them.
+    dependencies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         bound = tuple(replace(r, service=self.name) for r in self.routes)
@@ -101,6 +105,8 @@ class Service:
                 raise ValueError(f"{self.name}.{grantee.name} uses the bucket: no bucket_prefix")
         if self.tasks and not (self.consumes or self.consumes_all):
             raise ValueError(f"{self.name} declares tasks but has no consumer to run them")
+        if self.consumer_bucket and not self.bucket_prefix:
+            raise ValueError(f"{self.name}'s consumer uses the bucket: no bucket_prefix")
 
     @property
     def schema(self) -> str:

@@ -1,7 +1,9 @@
 """Names of the shared AWS resources, derived from the service declarations.
 
 The CDK app creates these on AWS and the local runtime creates them in moto or
-LocalStack, both from this one place.
+LocalStack, both from this one place. A deployed stage (``-c lms:stage=dev``) prefixes
+every name with ``lms-<stage>`` so that several stages live side by side in one account;
+the local runtime is a single stage, ``local``, whose names keep the bare ``lms`` prefix.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 
 from lms_platform.service import Service
 
-EVENT_BUS = "lms"
-CONTENT_BUCKET = "lms-content"
+LOCAL_STAGE = "local"
+EVENT_BUS = "lms"  # the local runtime's bus; a deployed stage's is event_bus(stage)
+CONTENT_BUCKET = "lms-content"  # likewise; on AWS the bucket name also carries account and region
 # A delivery that fails this many times goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 # Lambda's SQS event source: how many records one invocation gets.
@@ -43,23 +46,33 @@ class Subscription:
     handler: str
 
 
-def queue_name(service: str) -> str:
+def prefix(stage: str = LOCAL_STAGE) -> str:
+    """``lms`` for the local runtime, ``lms-<stage>`` for a deployed stage."""
+    return "lms" if stage == LOCAL_STAGE else f"lms-{stage}"
+
+
+def event_bus(stage: str = LOCAL_STAGE) -> str:
+    return prefix(stage)
+
+
+def queue_name(service: str, stage: str = LOCAL_STAGE) -> str:
     """The queue a consuming service's events arrive on, and its own tasks too."""
-    return f"lms-{service}-events"
+    return f"{prefix(stage)}-{service}-events"
 
 
-def subscriptions(services: tuple[Service, ...]) -> list[Subscription]:
+def subscriptions(services: tuple[Service, ...], stage: str = LOCAL_STAGE) -> list[Subscription]:
     found = []
     for s in services:
         pattern = s.event_pattern()
         if pattern is None or s.consumer_path is None:
             continue
+        name = queue_name(s.name, stage)
         found.append(
             Subscription(
                 service=s,
-                rule_name=f"lms-{s.name}-events",
-                queue_name=queue_name(s.name),
-                dlq_name=f"{queue_name(s.name)}-dlq",
+                rule_name=name,
+                queue_name=name,
+                dlq_name=f"{name}-dlq",
                 pattern=pattern,
                 handler=s.consumer_path,
             )
