@@ -159,7 +159,7 @@ def service_alarm_names(stage: Stage, service: Service) -> list[str]:
     ]
     for subscription in topology.subscriptions((service,), stage.name):
         names.append(f"{subscription.dlq_name}-not-empty")
-    if service.publishes:
+    if service.publishes or service.tasks:
         names.append(relay_alarm_name(stage, service))
     return names
 
@@ -499,7 +499,7 @@ class Dashboard(Construct):
                     width=8,
                 )
             )
-        if service.publishes:
+        if service.publishes or service.tasks:
             widgets.append(
                 cloudwatch.GraphWidget(
                     title=f"{service.name}: outbox",
