@@ -76,3 +76,12 @@ EVENTS: tuple[type[UserEvent], ...] = (
     RoleRevoked,
     UserStatusChanged,
 )
+
+# The events that carry the user's version: what a read model of users' status and roles
+# subscribes to.
+STATE_EVENTS: tuple[type[UserEvent], ...] = (
+    UserRegistered,
+    RoleAssigned,
+    RoleRevoked,
+    UserStatusChanged,
+)
