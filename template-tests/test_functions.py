@@ -51,7 +51,7 @@ def test_authorizer_on_every_route_but_the_public_ones(synth: Synth) -> None:
             assert ref(props["AuthorizerId"]) == authorizer_id, route.key
 
 
-def test_the_user_service_public_routes_are_exactly_the_four_token_and_key_routes(
+def test_the_user_service_public_routes_are_exactly_the_token_and_key_routes(
     synth: Synth,
 ) -> None:
     user = next(s for s in SERVICES if s.name == "user")
@@ -60,7 +60,14 @@ def test_the_user_service_public_routes_are_exactly_the_four_token_and_key_route
         for r in synth.resources("AWS::ApiGatewayV2::Route").values()
     }
     public = {r.name for r in user.routes if routes[r.key]["AuthorizationType"] == "NONE"}
-    assert public == {"register", "login", "jwks", "openid_configuration"}
+    assert public == {
+        "register",
+        "login",
+        "refresh",
+        "logout",
+        "jwks",
+        "openid_configuration",
+    }
 
 
 def test_the_authorizer_trusts_the_api_itself_for_the_lms_audience(synth: Synth) -> None:
@@ -176,9 +183,12 @@ def _bus_id(synth: Synth) -> str:
     return bus_id
 
 
-def test_only_login_and_jwks_may_read_the_signing_key(synth: Synth) -> None:
-    # login signs tokens, jwks publishes the public key; openid_configuration only names
-    # the issuer and the JWKS URL, so it is not given the key.
+def test_only_the_routes_that_sign_tokens_and_jwks_may_read_the_signing_key(
+    synth: Synth,
+) -> None:
+    # login, refresh and a password change sign tokens, jwks publishes the public key;
+    # openid_configuration only names the issuer and the JWKS URL, so it is not given the
+    # key, nor is logout, which only ends a session.
     readers = {
         f"{service.name}.{route.name}"
         for service, route in DECLARED_ROUTES
@@ -187,4 +197,4 @@ def test_only_login_and_jwks_may_read_the_signing_key(synth: Synth) -> None:
             "Variables"
         ]
     }
-    assert readers == {"user.login", "user.jwks"}
+    assert readers == {"user.login", "user.refresh", "user.change_password", "user.jwks"}

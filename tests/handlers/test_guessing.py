@@ -146,7 +146,10 @@ def test_fifty_wrong_guesses_at_once_do_not_slip_past_the_limit(
 
         store.db().read("SELECT 1")  # each thread's connection opened before the race
         barrier.wait()
-        reply = _login("ada@example.com", f"guess number {n}")
+        try:
+            reply = _login("ada@example.com", f"guess number {n}")
+        finally:
+            store.db().discard_connection()  # this thread's own: closed with it
         with lock:
             replies.append(reply)
 

@@ -148,7 +148,10 @@ def test_two_refreshes_of_one_token_at_once_exactly_one_wins(
 
         store.db().read("SELECT 1")  # each thread's connection opened before the race
         barrier.wait()
-        reply = _refresh(token)
+        try:
+            reply = _refresh(token)
+        finally:
+            store.db().discard_connection()  # this thread's own: closed with it
         with lock:
             replies.append(reply)
 
