@@ -39,7 +39,8 @@ WARM_CALLS = 4000
 WARM_BLOCK = 200
 BUDGET = 3.0
 QUICK_ROUTES = ("get_me", "list_courses", "update_my_profile", "login", "enroll")
-HASHING_ROUTES = {"register": "hash", "login": "verify"}
+# Routes that hash or verify a password with argon2id on purpose: how many times.
+HASHING_ROUTES = {"register": 1, "login": 1, "change_password": 2}
 
 
 def main() -> int:
@@ -56,13 +57,13 @@ def main() -> int:
     results["argon2id_ms"] = argon2
     results["cold_start"] = {}
     for key, (ms, raw_ratio, status, route_name) in cold.items():
-        deliberate = argon2 if route_name in HASHING_ROUTES else 0.0
+        deliberate = argon2 * HASHING_ROUTES.get(route_name, 0)
         # The deliberate work taken off in the ratio's own terms (argon2 over the floor).
         ratio = round(raw_ratio - deliberate / floor, 2)
         results["cold_start"][key] = {"ms": ms, "status": status, "ratio": ratio}
         label = f"cold start of {key} <= {BUDGET:g}x floor"
         if deliberate:
-            label += f" (less one argon2id {HASHING_ROUTES[route_name]})"
+            label += f" (less {HASHING_ROUTES[route_name]} argon2id)"
         checks[label] = ratio <= BUDGET and status < 500
 
     me_event = cold_event(env, "get_me")

@@ -26,7 +26,9 @@ PASSWORD = "correct horse battery"  # noqa: S105 (the bench's own accounts)
 
 @dataclass(frozen=True)
 class Scenario:
-    caller: str | None  # "student", "teacher", "admin", "fresh" (a new id each run), None
+    # "student", "teacher", "admin"; "fresh" (a new id each run); "new user" (a user
+    # registered for each run); None (anonymous)
+    caller: str | None
     body: dict[str, Any] | None = None
     query: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # overrides of path parameters
@@ -34,6 +36,13 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {
     # user
+    "refresh": Scenario(None, {"refreshToken": "__REFRESH_TOKEN__"}),
+    "logout": Scenario(None, {"refreshToken": "__REFRESH_TOKEN__"}),
+    "change_password": Scenario(
+        "new user", {"currentPassword": PASSWORD, "newPassword": "another long password"}
+    ),
+    "clear_login_lock": Scenario("admin", params={"userId": "{studentId}"}),
+    "transfer_ownership": Scenario("admin", {"userId": "{teacherId}"}),
     "register": Scenario(
         None,
         {"email": "cold-__UNIQUE__@example.com", "password": PASSWORD, "displayName": "Cold"},
@@ -102,6 +111,7 @@ def prepare() -> dict[str, str]:
     admin = users.create_admin(f"admin-{tag}@example.com", PASSWORD, "Admin")
     for who in (teacher, spare):
         users.assign_role(None, who.id, "INSTRUCTOR")
+    deliver_published_events()  # the Course service learns who may teach
     org = users.create_organization(CreateOrganization(name="Bench", slug=f"bench-{tag}"))
     instructor = Principal(teacher.id, frozenset({"INSTRUCTOR"}), teacher.email)
 
@@ -215,6 +225,8 @@ def _claims(caller: str | None, ids: dict[str, str]) -> dict[str, str] | None:
         return None
     if caller == "fresh":
         return {"sub": "__FRESH__", "roles": "STUDENT", "email": "fresh@example.com"}
+    if caller == "new user":
+        return {"sub": "__NEW_USER__", "roles": "STUDENT", "email": "new@example.com"}
     roles = {"student": "STUDENT", "teacher": "INSTRUCTOR", "admin": "ADMIN STUDENT"}[caller]
     return {"sub": ids[f"{caller}Id"], "roles": roles, "email": f"{caller}@example.com"}
 
@@ -224,7 +236,18 @@ def _fill(text: str, ids: dict[str, str]) -> str:
 
 
 def per_run(event_json: str) -> str:
-    """The event of one run: fresh unique values where the scenario asks for them."""
-    return event_json.replace("__UNIQUE__", secrets.token_hex(6)).replace(
-        "__FRESH__", str(uuid.uuid4())
-    )
+    """The event of one run: fresh unique values where the scenario asks for them (a new
+    id, a user registered for this run, a refresh token of a session started for it)."""
+    from functions.user import use_cases as users
+    from functions.user.models import RegisterUser
+
+    text = event_json.replace("__UNIQUE__", secrets.token_hex(6))
+    text = text.replace("__FRESH__", str(uuid.uuid4()))
+    if "__NEW_USER__" in text or "__REFRESH_TOKEN__" in text:
+        email = f"run-{secrets.token_hex(6)}@example.com"
+        user = users.register(RegisterUser(email=email, password=PASSWORD, display_name="Run"))
+        text = text.replace("__NEW_USER__", str(user.id))
+        if "__REFRESH_TOKEN__" in text:
+            tokens = users.login(email, PASSWORD)
+            text = text.replace("__REFRESH_TOKEN__", tokens.refresh_token)
+    return text

@@ -125,7 +125,8 @@ def drop_database(url: str) -> None:
     params = params_from_url(url)
     head, _, tail = url.partition("?")
     maintenance = f"{head.rsplit('/', 1)[0]}/postgres" + (f"?{tail}" if tail else "")
-    connection = open_connection(params_from_url(maintenance))
+    # Dropping asks for a checkpoint, which takes seconds on a busy machine.
+    connection = open_connection(params_from_url(maintenance), timeout=120)
     try:
         connection.run(f'DROP DATABASE IF EXISTS "{params.database}" WITH (FORCE)')
     finally:

@@ -76,7 +76,7 @@ def test_authorizer_on_every_route_but_the_public_ones(stage: Synth) -> None:
     assert ref(published[f"/lms/{stage.stage}/{shared.AUTHORIZER_ID}"]) == authorizer.logical_id
 
 
-def test_the_user_service_public_routes_are_exactly_the_four_token_and_key_routes(
+def test_the_user_service_public_routes_are_exactly_the_token_and_key_routes(
     synth: Synth,
 ) -> None:
     user = next(s for s in synth.services if s.name == "user")
@@ -84,7 +84,7 @@ def test_the_user_service_public_routes_are_exactly_the_four_token_and_key_route
         r.properties["RouteKey"]: r.properties for r in synth.resources("AWS::ApiGatewayV2::Route")
     }
     public = {r.name for r in user.routes if routes[r.key]["AuthorizationType"] == "NONE"}
-    assert public == {"register", "login", "jwks", "openid_configuration"}
+    assert public == {"register", "login", "refresh", "logout", "jwks", "openid_configuration"}
 
 
 def test_the_authorizer_trusts_the_api_itself_for_the_lms_audience(stage: Synth) -> None:
@@ -233,7 +233,8 @@ def test_only_login_and_jwks_may_read_the_signing_key(synth: Synth) -> None:
         if "LMS_SIGNING_KEY_SECRET_ARN"
         in environment(function_by_handler(synth, service.handler_path(route)))
     }
-    assert readers == {"user.login", "user.jwks"}
+    # login, refresh and a password change sign tokens, jwks publishes the public key.
+    assert readers == {"user.login", "user.refresh", "user.change_password", "user.jwks"}
 
 
 def test_a_relay_per_publishing_service_on_its_schedule(synth: Synth) -> None:

@@ -33,6 +33,7 @@ def api_event(
     raw_body: str | None = None,
     claims: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
 ) -> dict[str, Any]:
     """An API Gateway HTTP API payload 2.0 event, as the gateway sends it to the function."""
     path = route.path
@@ -49,7 +50,7 @@ def api_event(
             "method": route.method,
             "path": path,
             "protocol": "HTTP/1.1",
-            "sourceIp": "127.0.0.1",
+            "sourceIp": source_ip,
             "userAgent": "pytest",
         },
         "requestId": str(uuid.uuid4()),
@@ -117,6 +118,11 @@ def claims_of(token: str) -> dict[str, Any]:
     return auth.verify_token(
         token, auth.jwks()["keys"], issuer=s.jwt_issuer, audience=s.jwt_audience
     )
+
+
+def wide(text: str) -> str:
+    """``text`` in full-width forms (U+FF01..U+FF5E): look-alikes that NFKC folds back."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
 def as_caller(

@@ -18,6 +18,8 @@ InstructorRole = Literal["OWNER", "INSTRUCTOR"]
 # such an event far below EventBridge's 256 KB entry limit.
 MAX_LESSONS_PER_COURSE = 1000
 MAX_MODULES_PER_COURSE = 200
+# Enough for a large team; bounds the course page and the instructors' events.
+MAX_INSTRUCTORS_PER_COURSE = 20
 
 
 def _not_a_uuid(value: str) -> str:
@@ -130,6 +132,10 @@ class Course(CourseSummary):
 class CoursePage(ApiModel):
     items: list[CourseSummary]
     next_cursor: str | None
+
+
+class TransferOwnership(ApiModel):
+    user_id: uuid.UUID
 
 
 class CourseInstructors(ApiModel):

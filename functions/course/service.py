@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lms_events import course as events
+from lms_events import user as user_events
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -36,6 +37,12 @@ SERVICE = Service(
             "/courses/{courseId}/instructors/{userId}",
             "remove_instructor",
             summary="Remove an instructor from the course",
+        ),
+        Route(
+            "PUT",
+            "/courses/{courseId}/owner",
+            "transfer_ownership",
+            summary="Hand the course's ownership to another instructor (its owner, admins)",
         ),
         Route(
             "POST",
@@ -94,5 +101,7 @@ SERVICE = Service(
             summary="Move a lesson within its module or to another module",
         ),
     ),
+    # Who exists, is active and holds INSTRUCTOR: the users who may be made instructors.
+    consumes=user_events.STATE_EVENTS,
     publishes=events.EVENTS,
 )

@@ -164,10 +164,28 @@ WHERE course_id = :course_id ORDER BY assigned_at, user_id
 
 ASSIGN_INSTRUCTOR = """
 INSERT INTO course_instructors (course_id, user_id, role)
-VALUES (:course_id, :user_id, 'INSTRUCTOR')
+VALUES (:course_id, :user_id, :role)
 ON CONFLICT ON CONSTRAINT pk_course_instructors DO NOTHING
+"""
+
+# One owner per course (a partial unique index): demote the old one before promoting.
+SET_INSTRUCTOR_ROLE = """
+UPDATE course_instructors SET role = :role WHERE course_id = :course_id AND user_id = :user_id
 """
 
 REMOVE_INSTRUCTOR = """
 DELETE FROM course_instructors WHERE course_id = :course_id AND user_id = :user_id
 """
+
+# --- the read model of users (the consumer's) ------------------------------------------------
+
+# The user's state of the highest version seen; an older event changes nothing.
+APPLY_USER = """
+INSERT INTO users (id, status, roles, version)
+VALUES (:id, :status, CAST(:roles AS text[]), :version)
+ON CONFLICT (id) DO UPDATE SET
+  status = excluded.status, roles = excluded.roles, version = excluded.version, updated_at = now()
+WHERE users.version < excluded.version
+"""
+
+USER_FACTS = "SELECT id, status, roles, version FROM users WHERE id = :user_id"

@@ -1,9 +1,16 @@
 """The Course service's use cases: each one unit of work, its events in the same transaction.
 
-Who may do what: roles come from the verified claims only; whether the caller teaches a
-course comes from ``course_instructors``. Changing a course needs the INSTRUCTOR or ADMIN
-role and, unless ADMIN, being one of the course's instructors. A draft is seen only by
-its instructors and admins; anyone else gets the same 404 as for a missing course.
+Who may do what: roles come from the verified claims only; whether the caller is one of
+a course's instructors comes from ``course_instructors``. A course's rights -- changing
+it, seeing it as a draft -- need both, or ADMIN (``lms_platform.rights.teaches``, the rule
+the Enrollment service applies too). Anyone else gets the same 404 for a draft as for a
+missing course.
+
+Instructors: only a user this service knows (from User events) to exist, be ACTIVE and
+hold INSTRUCTOR is made one (404 for an unknown user, 409 otherwise); a course has at most
+20. Each course has one OWNER, who stays until they hand the ownership to another
+instructor (``transfer_ownership``) or an administrator removes them, and the last
+instructor always stays.
 
 Ordering: every change to a course's structure runs under the course row's lock (taken
 by ``store.CLAIM``), reads the outline, computes the new whole order in Python and writes
@@ -24,6 +31,7 @@ from typing import Any, TypeVar
 
 from functions.course import store
 from functions.course.models import (
+    MAX_INSTRUCTORS_PER_COURSE,
     MAX_LESSONS_PER_COURSE,
     MAX_MODULES_PER_COURSE,
     AddLesson,
@@ -34,6 +42,7 @@ from functions.course.models import (
     CourseSummary,
     CreateCourse,
     Instructor,
+    InstructorRole,
     Lesson,
     Module,
     MoveLesson,
@@ -45,6 +54,7 @@ from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork, is_unique_violation
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal
 from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.rights import TEACHER_ROLE, teaches
 
 T = TypeVar("T")
 
@@ -92,6 +102,26 @@ class TooMany(Conflict):
     title = "Course too large"
 
 
+class UserNotFound(NotFound):
+    title = "User not found"
+
+
+class CannotTeach(Conflict):
+    title = "User cannot teach"
+
+
+class TooManyInstructors(Conflict):
+    title = "Too many instructors"
+
+
+class OwnerStays(Conflict):
+    title = "The owner stays"
+
+
+class NotTheOwner(Forbidden):
+    title = "Not the owner of this course"
+
+
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -104,9 +134,7 @@ def _summary(row: Row) -> CourseSummary:
 
 
 def _may_see(caller: Principal | None, row: Row) -> bool:
-    if row["status"] != "DRAFT":
-        return True
-    return caller is not None and (caller.is_admin or bool(row["is_instructor"]))
+    return row["status"] != "DRAFT" or teaches(caller, member=bool(row["is_instructor"]))
 
 
 def get_course(caller: Principal | None, id_or_slug: str) -> Course:
@@ -238,7 +266,7 @@ def _edit(caller: Principal, course_id: uuid.UUID, change: Callable[[UnitOfWork,
         course = uow.fetch_one(store.CLAIM, course_id=course_id, user_id=caller.user_id)
         if course is None or not _may_see(caller, course):
             raise CourseNotFound(f"no course {course_id}")
-        if not (caller.is_admin or course["is_instructor"]):
+        if not teaches(caller, member=bool(course["is_instructor"])):
             raise NotAnInstructor("only the course's instructors and admins may change it")
         result = change(uow, course)
         uow.commit()
@@ -317,22 +345,53 @@ def _instructors(uow: UnitOfWork, course_id: uuid.UUID) -> CourseInstructors:
     )
 
 
+def _require_teacher(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """``user_id`` may be made an instructor: known, ACTIVE, holding INSTRUCTOR (as this
+    service last heard from the User service)."""
+    user = uow.fetch_one(store.USER_FACTS, user_id=user_id)
+    if user is None:
+        raise UserNotFound(f"no user {user_id}")
+    if user["status"] != "ACTIVE":
+        raise CannotTeach(f"user {user_id} is suspended")
+    if TEACHER_ROLE not in (user["roles"] or []):
+        raise CannotTeach(f"user {user_id} does not hold the {TEACHER_ROLE} role")
+
+
+def _announce_instructor(
+    uow: UnitOfWork, course: Row, user_id: uuid.UUID, role: InstructorRole
+) -> None:
+    uow.outbox.add(
+        events.InstructorAssigned(
+            course_id=course["id"], version=course["version"], user_id=user_id, role=role
+        ),
+        aggregate_id=course["id"],
+    )
+
+
+def _add_instructor(
+    uow: UnitOfWork,
+    course: Row,
+    current: CourseInstructors,
+    user_id: uuid.UUID,
+    role: InstructorRole,
+) -> None:
+    if len(current.instructors) >= MAX_INSTRUCTORS_PER_COURSE:
+        raise TooManyInstructors(f"a course has at most {MAX_INSTRUCTORS_PER_COURSE} instructors")
+    uow.execute(store.ASSIGN_INSTRUCTOR, course_id=course["id"], user_id=user_id, role=role)
+    _announce_instructor(uow, course, user_id, role)
+
+
 def assign_instructor(
     caller: Principal, course_id: uuid.UUID, user_id: uuid.UUID
 ) -> CourseInstructors:
     """Make ``user_id`` an instructor of the course; a repeat changes nothing."""
 
     def apply(uow: UnitOfWork, course: Row) -> CourseInstructors:
-        if uow.execute(store.ASSIGN_INSTRUCTOR, course_id=course_id, user_id=user_id):
-            uow.outbox.add(
-                events.InstructorAssigned(
-                    course_id=course_id,
-                    version=course["version"],
-                    user_id=user_id,
-                    role="INSTRUCTOR",
-                ),
-                aggregate_id=course_id,
-            )
+        current = _instructors(uow, course_id)
+        if any(i.user_id == user_id for i in current.instructors):
+            return current
+        _require_teacher(uow, user_id)
+        _add_instructor(uow, course, current, user_id, "INSTRUCTOR")
         return _instructors(uow, course_id)
 
     return _edit(caller, course_id, apply)
@@ -341,12 +400,21 @@ def assign_instructor(
 def remove_instructor(
     caller: Principal, course_id: uuid.UUID, user_id: uuid.UUID
 ) -> CourseInstructors:
+    """Take ``user_id`` off the course; a repeat changes nothing. The last instructor
+    stays; the owner goes only by an administrator's hand, and then the longest-serving
+    instructor left becomes the owner."""
+
     def apply(uow: UnitOfWork, course: Row) -> CourseInstructors:
         current = _instructors(uow, course_id)
-        if all(i.user_id != user_id for i in current.instructors):
+        target = next((i for i in current.instructors if i.user_id == user_id), None)
+        if target is None:
             return current
         if len(current.instructors) == 1:
             raise LastInstructor("assign another instructor before removing the last one")
+        if target.role == "OWNER" and not caller.is_admin:
+            if user_id == caller.user_id:
+                raise OwnerStays("hand the ownership to another instructor first")
+            raise NotTheOwner("only an administrator may remove the course's owner")
         uow.execute(store.REMOVE_INSTRUCTOR, course_id=course_id, user_id=user_id)
         uow.outbox.add(
             events.InstructorRemoved(
@@ -354,6 +422,47 @@ def remove_instructor(
             ),
             aggregate_id=course_id,
         )
+        if target.role == "OWNER":
+            heir = next(i for i in current.instructors if i.user_id != user_id)  # in order
+            uow.execute(
+                store.SET_INSTRUCTOR_ROLE, course_id=course_id, user_id=heir.user_id, role="OWNER"
+            )
+            _announce_instructor(uow, course, heir.user_id, "OWNER")
+        return _instructors(uow, course_id)
+
+    return _edit(caller, course_id, apply)
+
+
+def transfer_ownership(
+    caller: Principal, course_id: uuid.UUID, user_id: uuid.UUID
+) -> CourseInstructors:
+    """The owner (or an administrator) hands the course to ``user_id``, who must be able to
+    teach and becomes an instructor if not one yet; the old owner stays as an instructor.
+    Handing it to its owner changes nothing."""
+
+    def apply(uow: UnitOfWork, course: Row) -> CourseInstructors:
+        current = _instructors(uow, course_id)
+        owner = next((i for i in current.instructors if i.role == "OWNER"), None)
+        if not caller.is_admin and (owner is None or owner.user_id != caller.user_id):
+            raise NotTheOwner("only the course's owner or an administrator hands it over")
+        if owner is not None and owner.user_id == user_id:
+            return current
+        _require_teacher(uow, user_id)
+        if owner is not None:
+            uow.execute(
+                store.SET_INSTRUCTOR_ROLE,
+                course_id=course_id,
+                user_id=owner.user_id,
+                role="INSTRUCTOR",
+            )
+            _announce_instructor(uow, course, owner.user_id, "INSTRUCTOR")
+        if any(i.user_id == user_id for i in current.instructors):
+            uow.execute(
+                store.SET_INSTRUCTOR_ROLE, course_id=course_id, user_id=user_id, role="OWNER"
+            )
+            _announce_instructor(uow, course, user_id, "OWNER")
+        else:
+            _add_instructor(uow, course, current, user_id, "OWNER")
         return _instructors(uow, course_id)
 
     return _edit(caller, course_id, apply)

@@ -1,9 +1,10 @@
 """The Enrollment service's use cases: each one unit of work, its events in the same transaction.
 
-Who may see what: roles come from the verified claims only; whether the caller teaches a
-course comes from this service's own read model (``course_instructors``, fed by Course
-events). An enrollment is seen by its owner, the course's instructors and admins; anyone
-else gets the same 404 as for a missing one.
+Who may see what: roles come from the verified claims only; whether the caller is one of
+a course's instructors comes from this service's own read model (``course_instructors``,
+fed by Course events). A course's rights need both, or ADMIN -- the rule the Course
+service applies (``lms_platform.rights.teaches``). An enrollment is seen by its owner and
+by those with its course's rights; anyone else gets the same 404 as for a missing one.
 
 Progress and status (the rule, and why): ``progress_pct`` is always recomputed from rows
 -- the completed lessons still in the course over the lessons in the course -- and an
@@ -30,6 +31,7 @@ from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal
 from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.rights import teaches
 
 STAFF_ROLES = ("INSTRUCTOR", "ADMIN")
 
@@ -206,7 +208,7 @@ def cancel(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:
             store.LOCK_FOR_CANCEL, enrollment_id=enrollment_id, user_id=caller.user_id
         )
         owner = row is not None and row["user_id"] == caller.user_id
-        if row is None or not (owner or caller.is_admin or row["is_instructor"]):
+        if row is None or not (owner or teaches(caller, member=row["is_instructor"])):
             raise EnrollmentNotFound(f"no enrollment {enrollment_id}")
         if not (owner or caller.is_admin):
             raise NotTheOwner("only the student or an admin may cancel an enrollment")
@@ -242,7 +244,7 @@ def get_enrollment(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:
         store.ENROLLMENT_DETAIL, enrollment_id=enrollment_id, user_id=caller.user_id
     )
     if row is None or not (
-        row["user_id"] == caller.user_id or caller.is_admin or row["is_instructor"]
+        row["user_id"] == caller.user_id or teaches(caller, member=row["is_instructor"])
     ):
         raise EnrollmentNotFound(f"no enrollment {enrollment_id}")
     return _detail(row)
@@ -282,7 +284,7 @@ def course_enrollments(
     course = store.db().read_one(
         store.COURSE_MEMBERSHIP, course_id=course_id, user_id=caller.user_id
     )
-    if course is None or not (caller.is_admin or course["is_instructor"]):
+    if course is None or not teaches(caller, member=course["is_instructor"]):
         raise CourseNotFound(f"no course {course_id} among the caller's courses")
     scope = f"courses/{course_id}/enrollments"
     params: dict[str, Any] = {"course_id": course_id, "limit": limit + 1}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, HttpUrl
+from pydantic import BeforeValidator, Field, HttpUrl
 
 from lms_platform.http import ApiModel
 
@@ -19,15 +20,28 @@ DisplayName = Annotated[str, Field(min_length=1, max_length=100)]
 Slug = Annotated[str, Field(min_length=2, max_length=64, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
 
 
-def _lower(value: str) -> str:
-    return value.lower()
+EMAIL_MAX_LENGTH = 254
 
 
-# A plain shape check: deliverability is proven by mail, not by a regex or a DNS lookup.
+def normalize_email(value: str) -> str:
+    """The form emails are stored and compared in: NFKC, case-folded (Unicode's
+    NFKC_Casefold in effect), so that ``ADA@example.com`` and the same letters written
+    full-width (U+FF21...) are the same account."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    return folded.strip()
+
+
+def _normalized_email(value: Any) -> Any:
+    return normalize_email(value) if isinstance(value, str) else value
+
+
+# Normalized first, so that the length and the shape are those of the stored form (a
+# full-width at sign is an at sign). A plain shape check: deliverability is proven by mail,
+# not by a regex or a DNS lookup.
 Email = Annotated[
     str,
-    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
-    AfterValidator(_lower),
+    BeforeValidator(_normalized_email),
+    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 
 
@@ -38,14 +52,35 @@ class RegisterUser(ApiModel):
 
 
 class Login(ApiModel):
-    email: Annotated[str, Field(min_length=1, max_length=254)]
+    email: Annotated[str, Field(min_length=1, max_length=EMAIL_MAX_LENGTH)]
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
-class AccessToken(ApiModel):
+# A refresh token is 43 URL-safe characters; a little room, and nothing else is read.
+RefreshTokenText = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Refresh(ApiModel):
+    refresh_token: RefreshTokenText
+
+
+class Logout(ApiModel):
+    refresh_token: RefreshTokenText
+
+
+class ChangePassword(ApiModel):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class Tokens(ApiModel):
+    """A token response: a short-lived access token and the refresh token that renews it."""
+
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 (a scheme name, not a secret)
-    expires_in: int
+    expires_in: int = Field(description="seconds the access token is valid")
+    refresh_token: str
+    refresh_expires_in: int = Field(description="seconds the refresh token is valid unused")
 
 
 class Profile(ApiModel):

@@ -35,15 +35,24 @@ WHERE u.id = :id
 FOR UPDATE OF u
 """
 
-LOGIN_BY_EMAIL = """
-SELECT u.id, u.email, u.status, u.password_hash,
+_ROLES = """
   COALESCE(
     (SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
      WHERE ur.user_id = u.id),
     ARRAY[]::text[]
   ) AS roles
+"""
+
+LOGIN_BY_EMAIL = f"""
+SELECT u.id, u.email, u.status, u.password_hash, {_ROLES}
 FROM users u
 WHERE u.email = :email
+"""
+
+CREDENTIALS_BY_ID = f"""
+SELECT u.id, u.email, u.status, u.password_hash, {_ROLES}
+FROM users u
+WHERE u.id = :id
 """
 
 # Registration in one statement: the user, the profile and the first role, or nothing when
@@ -93,7 +102,21 @@ DELETE FROM user_roles
 WHERE user_id = :user_id AND role_id = (SELECT id FROM roles WHERE name = :role)
 """
 
-TOUCH_USER = "UPDATE users SET updated_at = now() WHERE id = :id"
+# A change to the user's status or roles: the next version, and the state it names.
+NEXT_VERSION = f"""
+UPDATE users u SET version = version + 1, updated_at = now()
+WHERE id = :id
+RETURNING u.version, u.status, {_ROLES}
+"""
+
+EMAIL_TAKEN = "SELECT EXISTS (SELECT 1 FROM users WHERE email = :email) AS taken"
+
+# Only when the hash is still the one the caller's current password was checked against:
+# two changes at once cannot both win.
+SET_PASSWORD = """
+UPDATE users SET password_hash = :new_hash, updated_at = now()
+WHERE id = :id AND password_hash = :old_hash
+"""
 
 # Offset pages for a small admin list; (created_at, id) is indexed.
 LIST_USERS = f"""
@@ -127,4 +150,100 @@ UPDATE organizations SET
   updated_at = now()
 WHERE id = :id
 RETURNING {ORGANIZATION_COLUMNS}
+"""
+
+# --- sessions: refresh tokens that rotate, in families -------------------------------------
+
+# A session and its first refresh token, in one statement.
+START_SESSION = """
+WITH session AS (
+  INSERT INTO sessions (id, user_id) VALUES (:session_id, :user_id) RETURNING id
+)
+INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+SELECT :token_id, id, :token_hash, now() + make_interval(secs => :ttl) FROM session
+"""
+
+# The presented token, its session and its user. The token and session rows are locked:
+# two refreshes of one token take turns, and the second finds it spent; a revocation
+# (logout, suspension) waits for a refresh under way and then ends the new token too.
+LOCK_REFRESH_TOKEN = f"""
+SELECT t.id, t.session_id, t.spent_at, t.expires_at <= now() AS expired,
+  s.revoked_at, u.id AS user_id, u.email, u.status, {_ROLES}
+FROM refresh_tokens t
+JOIN sessions s ON s.id = t.session_id
+JOIN users u ON u.id = s.user_id
+WHERE t.token_hash = :token_hash
+FOR UPDATE OF t, s
+"""
+
+SPEND_REFRESH_TOKEN = "UPDATE refresh_tokens SET spent_at = now() WHERE id = :id"
+
+NEXT_REFRESH_TOKEN = """
+INSERT INTO refresh_tokens (id, session_id, token_hash, expires_at)
+VALUES (:id, :session_id, :token_hash, now() + make_interval(secs => :ttl))
+"""
+
+REVOKE_SESSION = """
+UPDATE sessions SET revoked_at = now(), revoked_reason = :reason
+WHERE id = :session_id AND revoked_at IS NULL
+"""
+
+REVOKE_SESSION_OF_TOKEN = """
+UPDATE sessions SET revoked_at = now(), revoked_reason = :reason
+WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = :token_hash)
+  AND revoked_at IS NULL
+"""
+
+REVOKE_USER_SESSIONS = """
+UPDATE sessions SET revoked_at = now(), revoked_reason = :reason
+WHERE user_id = :user_id AND revoked_at IS NULL
+"""
+
+# --- login attempts (see lockout.py for the rule) ------------------------------------------
+
+_SCOPES = "unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS k(scope, key)"
+
+# The attempt's scope rows, made when first seen and locked in key order (two attempts on
+# overlapping scopes cannot deadlock), as they are. DO UPDATE rather than DO NOTHING: it
+# returns the row and holds its lock even when many first attempts arrive at once; the
+# clock is read once the lock is held, since waiting for it may take a while.
+CLAIM_ATTEMPTS = f"""
+INSERT INTO login_attempts AS a (scope, key)
+SELECT scope, key FROM {_SCOPES} ORDER BY scope, key
+ON CONFLICT ON CONSTRAINT pk_login_attempts DO UPDATE SET failures = a.failures
+RETURNING a.scope, a.key, a.failures, a.locked_until, a.last_failed_at, clock_timestamp() AS now
+"""
+
+COUNT_ATTEMPTS = """
+UPDATE login_attempts a SET failures = c.failures, locked_until = c.locked_until,
+  last_failed_at = :at
+FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:failures AS int[]),
+            CAST(:locked_until AS timestamptz[])) AS c(scope, key, failures, locked_until)
+WHERE a.scope = c.scope AND a.key = c.key
+"""
+
+# A successful login: its account starts over, and its address gets back the attempt it
+# was charged in advance.
+SETTLE_SUCCESS = """
+WITH account AS (
+  DELETE FROM login_attempts WHERE scope = 'ACCOUNT' AND key = :account
+)
+UPDATE login_attempts SET failures = greatest(failures - 1, 0)
+WHERE scope = 'ADDRESS' AND key = :address
+"""
+
+RELEASE_ADDRESS = """
+UPDATE login_attempts SET failures = greatest(failures - 1, 0)
+WHERE scope = 'ADDRESS' AND key = :address
+"""
+
+# An administrator lifts a user's lock: 1 when the user exists (lock or not), else 0.
+CLEAR_LOGIN_LOCK = """
+WITH target AS (
+  SELECT email FROM users WHERE id = :id
+), cleared AS (
+  DELETE FROM login_attempts a USING target
+  WHERE a.scope = 'ACCOUNT' AND a.key = target.email
+)
+SELECT count(*) AS users FROM target
 """

@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from lms_events import user as user_events
+from lms_events.envelope import Envelope, EventData
 from tests.support import as_caller, call
 
 
+def tell_course_service(data: EventData) -> None:
+    """Deliver a User event to the Course service's consumer, as the bus would."""
+    from functions.course import consumer
+
+    detail = json.loads(
+        Envelope.wrap(data, aggregate_id=getattr(data, "user_id", "")).detail_json()
+    )
+    consumer.consumer.deliver(
+        {"source": data.source, "detail-type": data.event_type, "detail": detail}
+    )
+
+
+def known_user(*roles: str) -> dict[str, Any]:
+    """The claims of a new user, whom the Course service has heard of (registered with
+    ``roles``, version 1), as the User service's events would have told it."""
+    user = uuid.uuid4()
+    tell_course_service(
+        user_events.UserRegistered(
+            user_id=user,
+            email=f"{user.hex[:8]}@example.com",
+            display_name="Someone",
+            roles=list(roles),  # type: ignore[arg-type]
+            version=1,
+        )
+    )
+    return as_caller(user, *roles)
+
+
 def instructor() -> dict[str, Any]:
-    """The claims of a new instructor (the Course service keeps no user table)."""
-    return as_caller(uuid.uuid4(), "INSTRUCTOR")
+    """The claims of a new instructor, known to the Course service as one."""
+    return known_user("INSTRUCTOR")
 
 
 def student() -> dict[str, Any]:
-    return as_caller(uuid.uuid4(), "STUDENT")
+    return known_user("STUDENT")
 
 
 def admin() -> dict[str, Any]:
-    return as_caller(uuid.uuid4(), "ADMIN")
+    return known_user("ADMIN")
 
 
 def user_id(caller: dict[str, Any]) -> uuid.UUID:

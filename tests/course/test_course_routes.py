@@ -178,28 +178,28 @@ def test_an_assigned_instructor_may_edit_and_the_last_one_cannot_be_removed(
     helper = instructor()
     path = "/courses/{courseId}/instructors/{userId}"
     params = {"courseId": course.id, "userId": str(user_id(helper))}
+    owner_params = {"courseId": course.id, "userId": str(user_id(course.owner))}
 
     assigned = ok(call("PUT", path, caller=course.owner, path_params=params))
     again = ok(call("PUT", path, caller=course.owner, path_params=params))
     edited = add_module(helper, course.id, "Helper's module")
-    removed_owner = ok(
-        call(
-            "DELETE",
-            path,
-            caller=helper,
-            path_params={"courseId": course.id, "userId": str(user_id(course.owner))},
-        )
-    )
+    # An instructor may not remove the owner; an administrator may, and the helper inherits
+    helper_removes_owner = call("DELETE", path, caller=helper, path_params=owner_params)
+    removed_owner = ok(call("DELETE", path, caller=admin(), path_params=owner_params))
     last = call("DELETE", path, caller=helper, path_params=params)
 
     assert {i["role"] for i in assigned["instructors"]} == {"OWNER", "INSTRUCTOR"}
     assert again == assigned
     assert edited["sortOrder"] == 2
-    assert [i["userId"] for i in removed_owner["instructors"]] == [str(user_id(helper))]
+    assert helper_removes_owner.status == 403
+    assert [(i["userId"], i["role"]) for i in removed_owner["instructors"]] == [
+        (str(user_id(helper)), "OWNER")
+    ]
     assert last.status == 409
     assert get_course(course.owner, course.id).status == 404  # no longer teaches a draft
-    event_log.drain(expect=3)
-    assert len(event_log.of_type("InstructorAssigned")) == 2  # owner at creation, helper once
+    event_log.drain(expect=4)
+    # owner at creation, helper once, helper as the new owner
+    assert len(event_log.of_type("InstructorAssigned")) == 3
     assert len(event_log.of_type("InstructorRemoved")) == 1
 
 

@@ -199,8 +199,16 @@ def claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def login(rt: Runtime, email: str, password: str = PASSWORD) -> str:
+def session(rt: Runtime, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    """The whole login answer: an access token and the refresh token of a new session."""
     reply = http(rt, "POST", "/auth/login", body={"email": email, "password": password})
     assert reply.status == 200, reply.body
     assert reply.body["tokenType"] == "Bearer"
-    return str(reply.body["accessToken"])
+    assert reply.body["refreshToken"] and reply.body["expiresIn"] > 0
+    body: dict[str, Any] = reply.body
+    return body
+
+
+def login(rt: Runtime, email: str, password: str = PASSWORD) -> str:
+    """An access token for ``email``."""
+    return str(session(rt, email, password)["accessToken"])

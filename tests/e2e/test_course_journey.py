@@ -66,6 +66,25 @@ def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Run
     )
     course_id = course["id"]
     assert course["status"] == "DRAFT"
+    # And makes a colleague an instructor too, once the Course service has heard (from the
+    # User service's events) that the colleague holds the role
+    colleague_id, _ = _account(runtime, "colleague")
+    _ok(http(runtime, "PUT", f"/users/{colleague_id}/roles/INSTRUCTOR", token=admin))
+    team = eventually(
+        lambda: http(
+            runtime, "PUT", f"/courses/{course_id}/instructors/{colleague_id}", token=teacher
+        ),
+        lambda reply: reply.status not in (404, 409),
+    )
+    assert [i["role"] for i in _ok(team)["instructors"]] == ["OWNER", "INSTRUCTOR"]
+    # while a student cannot be made one (once known there: unknown until then)
+    refused = eventually(
+        lambda: http(
+            runtime, "PUT", f"/courses/{course_id}/instructors/{student_id}", token=teacher
+        ),
+        lambda reply: reply.status != 404,
+    )
+    assert refused.status == 409, refused.body
     lessons = []
     for module_title, lesson_titles in (("Basics", ["Hello", "World"]), ("More", ["Again"])):
         module = _ok(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.e2e.harness import (
     claims,
     http,
     login,
+    session,
 )
 
 pytestmark = pytest.mark.e2e
@@ -171,6 +173,53 @@ def test_bad_tokens_are_401_and_a_student_is_403_on_admin_routes(runtime: Runtim
     # A real student token on an administrator's route
     student = login(runtime, email)
     _problem(http(runtime, "GET", "/users", token=student), 403)
+
+
+def test_a_session_refreshes_and_ends_and_guessing_is_locked_out(runtime: Runtime) -> None:
+    email = f"session-{uuid.uuid4().hex[:8]}@example.com"
+    registered = http(
+        runtime,
+        "POST",
+        "/auth/register",
+        body={"email": email, "password": PASSWORD, "displayName": "Se Ssion"},
+    )
+    assert registered.status == 201, registered.body
+    # A login gives a 5-minute access token and a refresh token, not to be stored
+    first = session(runtime, email)
+    assert first["expiresIn"] == 300
+    # Refreshing rotates the refresh token; the new access token works
+    refreshed = http(runtime, "POST", "/auth/refresh", body={"refreshToken": first["refreshToken"]})
+    assert refreshed.status == 200, refreshed.body
+    assert refreshed.body["refreshToken"] != first["refreshToken"]
+    assert http(runtime, "GET", "/me", token=refreshed.body["accessToken"]).status == 200
+    # The spent token, presented again, is refused and ends the session
+    replay = http(runtime, "POST", "/auth/refresh", body={"refreshToken": first["refreshToken"]})
+    _problem(replay, 401)
+    ended = http(
+        runtime, "POST", "/auth/refresh", body={"refreshToken": refreshed.body["refreshToken"]}
+    )
+    _problem(ended, 401)
+    # Logging out ends another session
+    second = session(runtime, email)
+    out = http(runtime, "POST", "/auth/logout", body={"refreshToken": second["refreshToken"]})
+    assert out.status == 204
+    after = http(runtime, "POST", "/auth/refresh", body={"refreshToken": second["refreshToken"]})
+    _problem(after, 401)
+    # Five wrong passwords lock the account: 429 with Retry-After, through the gateway
+    wrong = {"email": email, "password": "not the password at all"}
+    statuses = [http(runtime, "POST", "/auth/login", body=wrong).status for _ in range(5)]
+    assert statuses == [401] * 5
+    # (the first lock lasts a second, the next two, ...: of ten guesses sent at once, most
+    # arrive while the account is locked, however slow this machine is)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        burst = list(
+            pool.map(lambda _: http(runtime, "POST", "/auth/login", body=wrong), range(10))
+        )
+    locked = [r for r in burst if r.status == 429]
+    assert locked and {r.status for r in burst} <= {401, 429}, [r.status for r in burst]
+    for reply in locked:
+        _problem(reply, 429)
+        assert int(reply.headers["retry-after"]) >= 1
 
 
 def test_the_openapi_document_is_served(runtime: Runtime) -> None:

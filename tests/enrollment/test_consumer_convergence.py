@@ -70,6 +70,16 @@ def course_history() -> tuple[Any, list[str], str]:
         )
     )
     ok(call("POST", "/courses/{courseId}/archive", caller=owner, path_params=params))
+    # The owner hands the course to the helper, who then takes the old owner off it
+    ok(
+        call(
+            "PUT",
+            "/courses/{courseId}/owner",
+            caller=owner,
+            path_params=params,
+            body={"userId": str(user_id(helper))},
+        )
+    )
     ok(
         call(
             "DELETE",

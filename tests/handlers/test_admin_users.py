@@ -234,6 +234,14 @@ def test_suspending_and_activating_a_user_publishes_each_change_once(
     events = [e for e in event_log.drain(expect=4) if e["detail-type"] == "UserStatusChanged"]
     assert [e["detail"]["data"]["status"] for e in events] == ["SUSPENDED", "ACTIVE"]
     assert {e["detail"]["data"]["changedBy"] for e in events} == {str(admin.id)}
+    # each with the user's version and whole state after it
+    assert sorted(
+        (e["detail"]["data"]["version"], e["detail"]["data"]["status"]) for e in events
+    ) == [
+        (2, "SUSPENDED"),
+        (3, "ACTIVE"),
+    ]
+    assert [e["detail"]["data"]["roles"] for e in events] == [["STUDENT"], ["STUDENT"]]
     assert {e["detail"]["aggregateId"] for e in events} == {str(ada.id)}
     assert _events(admin_sql, "UserStatusChanged") == 2
 
@@ -310,10 +318,18 @@ def test_assigning_a_role_publishes_role_assigned_once(
         scalar(admin_sql, "SELECT count(*) FROM lms_user.user_roles WHERE user_id = :i", i=ada.id)
         == 2
     )
-    # And one RoleAssigned was published: the repeat emitted nothing
+    # And one RoleAssigned was published: the repeat emitted nothing. It carries her whole
+    # state after the change and the version that orders it after her registration (1).
     events = [e for e in event_log.drain(expect=3) if e["detail-type"] == "RoleAssigned"]
     assert [e["detail"]["data"] for e in events] == [
-        {"userId": str(ada.id), "role": "INSTRUCTOR", "assignedBy": str(admin.id)}
+        {
+            "userId": str(ada.id),
+            "role": "INSTRUCTOR",
+            "assignedBy": str(admin.id),
+            "version": 2,
+            "status": "ACTIVE",
+            "roles": ["INSTRUCTOR", "STUDENT"],
+        }
     ]
     assert _events(admin_sql, "RoleAssigned") == 1
 
@@ -326,12 +342,19 @@ def test_revoking_a_role_publishes_role_revoked_once(
     # When the admin takes the role away, twice
     first = _role("DELETE", admin, ada.id, "INSTRUCTOR")
     again = _role("DELETE", admin, ada.id, "INSTRUCTOR")
-    # Then she is a student again, and one RoleRevoked was published
+    # Then she is a student again, and one RoleRevoked was published, at version 3
     assert first.status == again.status == 200
     assert again.body["roles"] == ["STUDENT"]
     events = [e for e in event_log.drain(expect=3) if e["detail-type"] == "RoleRevoked"]
     assert [e["detail"]["data"] for e in events] == [
-        {"userId": str(ada.id), "role": "INSTRUCTOR", "revokedBy": str(admin.id)}
+        {
+            "userId": str(ada.id),
+            "role": "INSTRUCTOR",
+            "revokedBy": str(admin.id),
+            "version": 3,
+            "status": "ACTIVE",
+            "roles": ["STUDENT"],
+        }
     ]
     assert _events(admin_sql, "RoleRevoked") == 1
 

@@ -73,6 +73,7 @@ def test_register_publishes_user_registered(db_clean: None, event_log: EventLog)
         "email": "grace@example.com",
         "displayName": "Grace",
         "roles": ["STUDENT"],
+        "version": 1,
     }
 
 
@@ -106,18 +107,26 @@ def test_login_returns_a_verifiable_bearer_token(register: Callable[..., Account
     # When they log in
     before = int(time.time())
     reply = _login("ada@example.com")
-    # Then they get a bearer token, camelCase, valid for the configured lifetime
+    # Then they get a bearer token valid five minutes and a refresh token valid 30 days
     assert reply.status == 200
-    assert set(reply.body) == {"accessToken", "tokenType", "expiresIn"}
+    assert set(reply.body) == {
+        "accessToken",
+        "tokenType",
+        "expiresIn",
+        "refreshToken",
+        "refreshExpiresIn",
+    }
     assert reply.body["tokenType"] == "Bearer"
-    assert reply.body["expiresIn"] == 900
+    assert reply.body["expiresIn"] == 300
+    assert reply.body["refreshExpiresIn"] == 30 * 24 * 3600
+    assert len(reply.body["refreshToken"]) >= 43  # 256 random bits, URL-safe
     # And the token verifies as the gateway verifies it, naming the user and their roles
     claims = claims_of(reply.body["accessToken"])
     assert claims["sub"] == str(account.id)
     assert claims["roles"] == "STUDENT"
     assert claims["iss"] == "http://127.0.0.1:3000"
     assert claims["aud"] == "lms-api"
-    assert before + 900 <= claims["exp"] <= int(time.time()) + 900
+    assert before + 300 <= claims["exp"] <= int(time.time()) + 300
 
 
 def test_login_ignores_the_letter_case_of_the_email(register: Callable[..., Account]) -> None:

@@ -54,7 +54,7 @@ def test_the_detail_json_is_camel_case_all_the_way_down() -> None:
         "correlationId",
         "data",
     }
-    assert set(detail["data"]) == {"userId", "email", "displayName", "roles"}
+    assert set(detail["data"]) == {"userId", "email", "displayName", "roles", "version"}
     assert detail["data"]["userId"] == str(USER_ID)
 
 

@@ -18,7 +18,8 @@ def test_defaults_apply_when_nothing_is_set(env: pytest.MonkeyPatch) -> None:
     assert settings.aws_endpoint_url is None
     assert settings.aws_region == "us-east-1"
     assert settings.jwt_audience == "lms-api"
-    assert settings.token_ttl_seconds == 900
+    assert settings.token_ttl_seconds == 300
+    assert settings.refresh_token_ttl_seconds == 30 * 24 * 3600
     assert settings.database_url is None
 
 

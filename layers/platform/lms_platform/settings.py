@@ -52,7 +52,10 @@ class Settings(BaseModel):
     # Tokens. Locally the signing key is a PEM file in the state folder; on AWS a secret.
     jwt_issuer: str = "http://127.0.0.1:3000"
     jwt_audience: str = "lms-api"
-    token_ttl_seconds: int = 900
+    # An access token cannot be recalled: its lifetime is how long a suspension or a
+    # revoked role may take to bite. Refresh tokens can be, and carry sessions further.
+    token_ttl_seconds: int = 300
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
     signing_key_file: str | None = None
     signing_key_secret_arn: str | None = None
 
