@@ -113,7 +113,7 @@ def test_the_stage_throttles_strict_routes_harder_and_logs_every_request(stage: 
     assert props["AutoDeploy"] is True
     default = props["DefaultRouteSettings"]
     strict_keys = {r.key for s in stage.services for r in s.routes if r.throttle == "strict"}
-    assert strict_keys == {"POST /auth/register", "POST /auth/login"}
+    assert strict_keys == {"POST /auth/register", "POST /auth/login", "POST /auth/refresh"}
     assert set(props["RouteSettings"]) == strict_keys
     for key in strict_keys:
         strict = props["RouteSettings"][key]
