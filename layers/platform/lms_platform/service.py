@@ -89,7 +89,8 @@ class Service:
         duplicates = {k for k in keys if keys.count(k) > 1}
         if duplicates:
             raise ValueError(f"routes declared twice in {self.name}: {sorted(duplicates)}")
-        for grantee in (*bound, *self.jobs):
+        grantees: tuple[Route | Job, ...] = (*bound, *self.jobs)
+        for grantee in grantees:
             unknown = set(grantee.secrets) - set(self.secrets)
             if unknown:
                 raise ValueError(f"{self.name}.{grantee.name} reads undeclared secrets {unknown}")
