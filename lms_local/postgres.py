@@ -4,8 +4,8 @@ socket alone.
 The wheel also carries PostgreSQL 16's binaries, the version earlier releases of this
 runtime embedded: a data folder made by PostgreSQL 16 is upgraded once, in place, with
 ``pg_upgrade`` (the old folder is kept beside it). A folder of any other major version is
-refused with a message that says what to do. Nothing here ends in a stack trace that the
-user has to read: :class:`EmbeddedDatabaseError` carries the message.
+refused. What the user can act on raises :class:`EmbeddedDatabaseError`, whose message
+says what to do; the ``lms`` commands print it, without a stack trace.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def start_embedded(data_dir: Path, cleanup_mode: str | None = "stop") -> tuple[s
     _forget_the_dead(data_dir)
     found = data_major_version(data_dir)
     if found is not None and found != MAJOR:
-        upgrade(data_dir, found)
+        upgrade_data_folder(data_dir, found)
     try:
         server = pgserver.get_server(data_dir, cleanup_mode=cleanup_mode, postgres_version=MAJOR)
     except (subprocess.SubprocessError, OSError) as error:
@@ -112,7 +112,7 @@ def _import_pgserver() -> Any:
 # --- a data folder of another major version ------------------------------------------------
 
 
-def upgrade(data_dir: Path, found: int) -> Path | None:
+def upgrade_data_folder(data_dir: Path, found: int) -> Path | None:
     """Upgrade ``data_dir`` from PostgreSQL ``found`` to :data:`MAJOR` with ``pg_upgrade``;
     the old folder is kept beside it: its new path (None if another process upgraded it).
 

