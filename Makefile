@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 		echo "The project runs on CPython 3.11 to 3.14: install one, or name it:" \
 			"PYTHON=python3.13 make run" >&2; exit 1; }
 	@if [ -d $(VENV) ] && [ "$$(cat $(VENV)/.python 2>/dev/null)" != "$(PYTHON_ID)" ]; then \
-		echo "make: $(VENV) was made by another interpreter; making it anew with $(PYTHON_ID)"; rm -rf $(VENV); fi
+		echo "make: $(VENV) was not made by $(PYTHON_ID): making it anew"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,infra,dev]'
