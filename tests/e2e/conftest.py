@@ -8,6 +8,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,13 +21,17 @@ from tests.e2e.harness import (
     require_outside_dependencies,
     wait_until_healthy,
 )
-from tests.support import free_port
+from tests.support import free_port, server_folder
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+def runtime() -> Iterator[Runtime]:
     require_outside_dependencies()
-    folder = tmp_path_factory.mktemp("lms-e2e")
+    with server_folder("e2e") as folder:
+        yield from _runtime_in(folder)
+
+
+def _runtime_in(folder: Path) -> Iterator[Runtime]:
     port, moto_port = free_port(), free_port()
     # The runtime sees none of this session's LMS_*/AWS_* settings: only its own.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "AWS_"))}

