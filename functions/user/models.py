@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, HttpUrl
 
-from lms_platform.http import ApiModel
+from lms_platform.http import ApiModel, JsonObject
 
 Role = Literal["STUDENT", "INSTRUCTOR", "ADMIN"]
 UserStatus = Literal["ACTIVE", "SUSPENDED"]
@@ -84,13 +84,13 @@ class UserPage(ApiModel):
 class CreateOrganization(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     slug: Slug
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
 
 class UpdateOrganization(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     slug: Slug | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class Organization(ApiModel):
