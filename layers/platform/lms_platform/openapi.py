@@ -38,7 +38,7 @@ DESCRIPTION = (
     'and a function that timed out (503), as {"message": ...} (the GatewayMessage schema). '
     "Protected operations need a bearer access token from POST /auth/login. Request bodies "
     "are application/json and strictly typed: a number is a JSON number, a boolean a JSON "
-    "boolean."
+    "boolean. Text never holds U+0000 (NUL), which the database cannot store."
 )
 SECURITY_SCHEME = "bearerAuth"
 
