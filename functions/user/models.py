@@ -24,9 +24,16 @@ def _lower(value: str) -> str:
 
 
 # A plain shape check: deliverability is proven by mail, not by a regex or a DNS lookup.
+# "\s" is not the same set in every regex dialect (U+0085 is whitespace to the server's
+# engine, not to ECMAScript's that clients read the document with; U+001C-U+001F and U+FEFF
+# differ too): the pattern names them, so it means one thing everywhere.
+_NOT_IN_EMAIL = r"@\s\x1c-\x1f\x85\ufeff"
 Email = Annotated[
     str,
-    Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(
+        max_length=254,
+        pattern=rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$",
+    ),
     AfterValidator(_lower),
 ]
 

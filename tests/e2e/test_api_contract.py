@@ -92,6 +92,21 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         for operation in item.values()
         if any(p["name"] == "cursor" for p in operation.get("parameters", []))
     )
+    # A course reaches the Enrollment service by events, a moment after it changed, and
+    # only once it is published: a course just created is, rightly, not found there yet.
+    # Where an operation names a resource another service owns (its path's first segment
+    # is that service's tag), schemathesis' check that a created resource is at once
+    # available everywhere does not hold by design.
+    tags = {
+        operation["tags"][0] for item in document["paths"].values() for operation in item.values()
+    }
+    elsewhere = sorted(
+        operation["operationId"]
+        for path, item in document["paths"].items()
+        for operation in item.values()
+        if (owner := path.strip("/").split("/")[0].removesuffix("s")) in tags
+        and owner != operation["tags"][0]
+    )
     lines = [
         "[generation]",
         # Text never holds U+0000 (PostgreSQL cannot store it; the API answers 400 or 422,
@@ -99,14 +114,17 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         "allow-x00 = false",
         "",
     ]
-    if with_cursor:
-        lines += [
-            "[[operations]]",
-            f"include-operation-id = {json.dumps(with_cursor)}",
-            "[operations.checks.positive_data_acceptance]",
-            f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '400'])}",
-            "",
-        ]
+    # One table per operation that needs any of the above (tables are not merged).
+    for operation_id in sorted({*with_cursor, *elsewhere}):
+        lines += ["[[operations]]", f'include-operation-id = "{operation_id}"']
+        if operation_id in with_cursor:
+            lines += [
+                "[operations.checks.positive_data_acceptance]",
+                f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '400'])}",
+            ]
+        if operation_id in elsewhere:
+            lines += ["[operations.checks.ensure_resource_availability]", "enabled = false"]
+        lines.append("")
     return "\n".join(lines)
 
 
