@@ -379,7 +379,8 @@ def _catalog_depth(env: dict[str, str]) -> dict[str, Any]:
     from functions.course import use_cases
     from lms_platform.db import open_connection, params_from_url
 
-    admin = open_connection(params_from_url(env["LMS_DATABASE_URL"]))
+    # Filling 200,000 rows takes longer than a request's socket timeout on a busy machine.
+    admin = open_connection(params_from_url(env["LMS_DATABASE_URL"]), socket_timeout=300)
     admin.run(
         f"""
         INSERT INTO lms_course.courses (id, title, slug, status, created_at, updated_at)

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from lms_local import docs
+from lms_local.docs import DOCS_PATH
 from lms_local.lambdas import ACCOUNT_ID, HandlerNotFound, WorkerPool
 from lms_platform import topology
+from lms_platform.paths import PathTemplate, split_path
 from lms_platform.service import Route, Service
 
 logger = logging.getLogger("lms.gateway")
@@ -53,66 +56,32 @@ class Lookup:
     allowed: tuple[str, ...] = ()
 
 
-_PARAM = re.compile(r"^\{(\w+)(\+?)\}$")
-
-
-class _Template:
-    def __init__(self, service: Service, route: Route) -> None:
-        self.service = service
-        self.route = route
-        self.segments = route.path.strip("/").split("/") if route.path != "/" else []
-        # API Gateway prefers the most specific route: literal segments over {param},
-        # {param} over a greedy {proxy+}, compared left to right.
-        rank = []
-        for segment in self.segments:
-            found = _PARAM.match(segment)
-            rank.append(0 if found is None else (2 if found[2] else 1))
-        self.rank = tuple(rank)
-
-    def match(self, segments: list[str]) -> dict[str, str] | None:
-        parameters: dict[str, str] = {}
-        for index, template in enumerate(self.segments):
-            found = _PARAM.match(template)
-            if found is not None and found[2]:  # greedy: the rest of the path
-                rest = segments[index:]
-                if not rest or not any(rest):
-                    return None
-                parameters[found[1]] = urllib.parse.unquote("/".join(rest))
-                return parameters
-            if index >= len(segments):
-                return None
-            if found is None:
-                if segments[index] != template:
-                    return None
-            else:
-                if segments[index] == "":
-                    return None
-                parameters[found[1]] = urllib.parse.unquote(segments[index])
-        return parameters if len(segments) == len(self.segments) else None
-
-
 class RouteTable:
     def __init__(self, services: Iterable[Service]) -> None:
-        self._templates = [_Template(s, r) for s in services for r in s.routes]
+        self._templates = [(s, r, PathTemplate(r.path)) for s in services for r in s.routes]
 
     def __iter__(self) -> Any:
-        return iter((t.service, t.route) for t in self._templates)
+        return iter((s, r) for s, r, _ in self._templates)
 
     def lookup(self, method: str, raw_path: str) -> Lookup:
-        # A trailing slash is a segment of its own (empty), so /things/ is not /things.
-        segments = raw_path[1:].split("/") if raw_path not in ("", "/") else []
+        segments = split_path(raw_path)
         matches = []
-        for template in self._templates:
+        for service, route, template in self._templates:
             parameters = template.match(segments)
             if parameters is not None:
-                matches.append((template, parameters))
+                matches.append((service, route, template, parameters))
         if not matches:
             return Lookup(None)
-        same_method = [m for m in matches if m[0].route.method == method.upper()]
-        if not same_method:
-            return Lookup(None, tuple(sorted({m[0].route.method for m in matches})))
-        template, parameters = min(same_method, key=lambda m: m[0].rank)
-        return Lookup(RouteMatch(template.service, template.route, parameters))
+        # The path is the most specific template that matches it (literal segments win, as
+        # API Gateway prefers them), and it answers only its own methods: PATCH on
+        # /courses/c1/modules/order is a 405, not a rename of a module named "order".
+        specific = min(template.kinds for _, _, template, _ in matches)
+        matches = [m for m in matches if m[2].kinds == specific]
+        for service, route, _, parameters in matches:
+            if route.method == method.upper():
+                decoded = {k: urllib.parse.unquote(v) for k, v in parameters.items()}
+                return Lookup(RouteMatch(service, route, decoded))
+        return Lookup(None, tuple(sorted({m[1].method for m in matches})))
 
 
 # --- the JWT authorizer ----------------------------------------------------------------------
@@ -388,8 +357,11 @@ class Gateway:
         return reply
 
     def _route(self, request: Request, request_id: str) -> Reply:
-        if request.raw_path == OPENAPI_PATH and request.method in ("GET", "HEAD"):
-            return self._openapi_reply()
+        if request.method in ("GET", "HEAD"):
+            if request.raw_path == OPENAPI_PATH:
+                return self._openapi_reply()
+            if request.raw_path == DOCS_PATH or request.raw_path.startswith(DOCS_PATH + "/"):
+                return self._docs_reply(request.raw_path)
         lookup = self.routes.lookup(request.method, request.raw_path)
         if lookup.match is None:
             if lookup.allowed:
@@ -443,6 +415,20 @@ class Gateway:
         except Exception:
             logger.exception("%s returned a malformed response", function_name)
             return gateway_message(500, "Internal Server Error")
+
+    def _docs_reply(self, raw_path: str) -> Reply:
+        if self._openapi is None:
+            return problem(404, "Not found", "no such route")
+        if raw_path == DOCS_PATH:
+            return Reply(200, [("Content-Type", "text/html; charset=utf-8")], docs.PAGE)
+        try:
+            found = docs.asset(raw_path.removeprefix(DOCS_PATH + "/"))
+        except docs.DocsUnavailable as error:
+            return problem(404, "Not found", f"the API explorer is not installed: {error}")
+        if found is None:
+            return problem(404, "Not found", "no such route")
+        body, content_type = found
+        return Reply(200, [("Content-Type", content_type), ("Cache-Control", "max-age=3600")], body)
 
     def _openapi_reply(self) -> Reply:
         if self._openapi is None:
@@ -519,7 +505,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         chunks: list[bytes] = []
         total = 0
         while True:
-            size = int(self.rfile.readline(1024).split(b";", 1)[0].strip() or b"0", 16)
+            token = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            # Hex digits only: int(..., 16) would also take "-5" (and then read to the end
+            # of the stream), "+5" and "0x5".
+            if not _CHUNK_SIZE.fullmatch(token):
+                raise ValueError("malformed chunk size")
+            size = int(token, 16)
             if size == 0:
                 while self.rfile.readline(1024).strip():  # trailers
                     pass
@@ -550,9 +541,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, PROPFIND ...) is routed like these: its path
+        # answers 405 with the methods it has, or 404; never Python's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The server's own refusals (a malformed request line, headers too large) as API
+        Gateway words them, ``{"message": ...}`` in JSON, rather than Python's HTML page."""
+        self.close_connection = True
+        # A request line too malformed to name its version reads as HTTP/0.9, which gets a
+        # bare body; every client today speaks HTTP/1.x and needs the status line.
+        self.request_version = self.protocol_version
+        short = self.responses.get(code, ("Error",))[0]
+        logger.info("%s %d (gateway: %s)", self.command or "-", code, message or short)
+        self._write(gateway_message(code, short), new_request_id())
+
 
 class _TooLarge(Exception):
     pass
+
+
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 class GatewayServer:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, HttpUrl
 
-from lms_platform.http import ApiModel
+from lms_platform.http import ApiModel, JsonObject
 
 Role = Literal["STUDENT", "INSTRUCTOR", "ADMIN"]
 UserStatus = Literal["ACTIVE", "SUSPENDED"]
@@ -37,11 +37,18 @@ def _normalized_email(value: Any) -> Any:
 
 # Normalized first, so that the length and the shape are those of the stored form (a
 # full-width at sign is an at sign). A plain shape check: deliverability is proven by mail,
-# not by a regex or a DNS lookup.
+# not by a regex or a DNS lookup. "\s" is not the same set in every regex dialect (U+0085
+# is whitespace to the server's engine, not to ECMAScript's that clients read the document
+# with; U+001C-U+001F and U+FEFF differ too): the pattern names them, so it means one thing
+# everywhere.
+_NOT_IN_EMAIL = r"@\s\x1c-\x1f\x85\ufeff"
 Email = Annotated[
     str,
     BeforeValidator(_normalized_email),
-    Field(max_length=EMAIL_MAX_LENGTH, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    Field(
+        max_length=EMAIL_MAX_LENGTH,
+        pattern=rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$",
+    ),
 ]
 
 
@@ -119,13 +126,13 @@ class UserPage(ApiModel):
 class CreateOrganization(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     slug: Slug
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: JsonObject = Field(default_factory=dict)
 
 
 class UpdateOrganization(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     slug: Slug | None = None
-    settings: dict[str, Any] | None = None
+    settings: JsonObject | None = None
 
 
 class Organization(ApiModel):

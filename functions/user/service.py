@@ -17,6 +17,7 @@ SERVICE = Service(
             throttle="strict",
             no_store=True,
             summary="Create a student account",
+            errors=(409, 429),
         ),
         Route(
             "POST",
@@ -27,6 +28,7 @@ SERVICE = Service(
             throttle="strict",
             no_store=True,
             summary="Exchange email and password for an access token and a refresh token",
+            errors=(401, 403, 429),
         ),
         Route(
             "POST",
@@ -37,6 +39,7 @@ SERVICE = Service(
             throttle="strict",
             no_store=True,
             summary="Exchange a refresh token for the session's next tokens (it is spent)",
+            errors=(401,),
         ),
         Route(
             "POST",
@@ -47,31 +50,52 @@ SERVICE = Service(
             no_store=True,
             summary="End the session of a refresh token",
         ),
-        Route("GET", "/me", "get_me", summary="The caller: user, profile and roles"),
-        Route("PATCH", "/me/profile", "update_my_profile", summary="Change the caller's profile"),
+        Route(
+            "GET",
+            "/me",
+            "get_me",
+            summary="The caller: user, profile and roles",
+            errors=(403, 404),
+        ),
+        Route(
+            "PATCH",
+            "/me/profile",
+            "update_my_profile",
+            summary="Change the caller's profile",
+            errors=(403, 404),
+        ),
         Route(
             "POST",
             "/me/password",
             "change_password",
             reads_signing_key=True,
             summary="Change the caller's password: every session ends, a new one begins",
+            errors=(403, 404, 429),
         ),
-        Route("GET", "/users", "list_users", summary="Users, a page at a time (admin)"),
-        Route("GET", "/users/{userId}", "get_user", summary="One user (admin)"),
         Route(
-            "PATCH", "/users/{userId}", "update_user", summary="Activate or suspend a user (admin)"
+            "GET", "/users", "list_users", summary="Users, a page at a time (admin)", errors=(403,)
+        ),
+        Route("GET", "/users/{userId}", "get_user", summary="One user (admin)", errors=(403,)),
+        Route(
+            "PATCH",
+            "/users/{userId}",
+            "update_user",
+            summary="Activate or suspend a user (admin)",
+            errors=(403, 409),
         ),
         Route(
             "PUT",
             "/users/{userId}/roles/{role}",
             "assign_role",
             summary="Give a user a role (admin)",
+            errors=(403,),
         ),
         Route(
             "DELETE",
             "/users/{userId}/roles/{role}",
             "revoke_role",
             summary="Take a role from a user (admin)",
+            errors=(403, 409),
         ),
         Route(
             "DELETE",
@@ -79,6 +103,7 @@ SERVICE = Service(
             "clear_login_lock",
             status=204,
             summary="Lift a user's lock after failed logins (admin)",
+            errors=(403, 404),
         ),
         Route(
             "POST",
@@ -86,24 +111,28 @@ SERVICE = Service(
             "create_organization",
             status=201,
             summary="Create an organization (admin)",
+            errors=(403, 409),
         ),
         Route(
             "GET",
             "/organizations",
             "list_organizations",
             summary="Organizations, a page at a time (admin)",
+            errors=(403,),
         ),
         Route(
             "GET",
             "/organizations/{organizationId}",
             "get_organization",
             summary="One organization (admin)",
+            errors=(403,),
         ),
         Route(
             "PATCH",
             "/organizations/{organizationId}",
             "update_organization",
             summary="Change an organization (admin)",
+            errors=(403, 409),
         ),
         Route(
             "GET",

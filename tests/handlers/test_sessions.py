@@ -9,8 +9,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from functions.registry import service
 from tests.handlers.conftest import PASSWORD, Account
 from tests.support import Reply, call, claims_of, scalar

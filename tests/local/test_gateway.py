@@ -73,6 +73,18 @@ def test_a_known_path_with_another_method_lists_the_allowed_methods() -> None:
     assert lookup.allowed == ("DELETE", "GET")
 
 
+def test_a_path_answers_only_its_own_methods_even_where_a_parameter_would_fit() -> None:
+    # Given /things/mine (GET) next to /things/{thingId} (GET, DELETE)
+    table = RouteTable((FAKE,))
+    # When /things/mine is deleted
+    lookup = table.lookup("DELETE", "/things/mine")
+    # Then the literal path wins and lists its own methods: no thing named "mine" is deleted
+    assert lookup.match is None
+    assert lookup.allowed == ("GET",)
+    assert table.lookup("OPTIONS", "/things/mine").allowed == ("GET",)
+    assert table.lookup("DELETE", "/things/other").match is not None
+
+
 def test_an_unknown_path_matches_nothing() -> None:
     for path in ("/nothing", "/things/1/2", "/", "/things/", "/files"):
         lookup = RouteTable((FAKE,)).lookup("GET", path)
@@ -374,6 +386,71 @@ def test_over_http_the_openapi_document_is_served(server: str) -> None:
     connection.request("GET", "/openapi.json")
     response = connection.getresponse()
     assert response.status == 200 and json.loads(response.read()) == {"openapi": "3.1.0"}
+    connection.close()
+
+
+def _raw(server: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are, read the answer: for requests http.client would not send."""
+    import socket
+
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+            head, _, body = received.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+            if "content-length" in headers and len(body) >= int(headers["content-length"]):
+                return int(lines[0].split()[1]), headers, body
+    raise AssertionError(f"no complete answer: {received!r}")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND", "FOO"])
+def test_over_http_any_method_is_routed_never_a_python_501(server: str, method: str) -> None:
+    status, headers, body = _raw(
+        server, f"{method} /things/42 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    assert status == 405
+    assert headers["allow"] == "DELETE, GET"
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 405
+
+
+@pytest.mark.parametrize("size", [b"-5", b"+5", b"0x5", b"zz", b""])
+def test_over_http_a_malformed_chunk_size_is_400_as_api_gateway_words_it(
+    server: str, size: bytes, calls: Calls
+) -> None:
+    status, headers, body = _raw(
+        server,
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + size
+        + b"\r\nabcde\r\n0\r\n\r\n",
+    )
+    assert status == 400
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"message": "Bad Request"}
+    assert calls.events == []  # no function ran
+
+
+def test_over_http_a_malformed_request_line_is_json_not_html(server: str) -> None:
+    status, headers, body = _raw(server, b"GET /things/42 HTTP/1.1 extra\r\nHost: x\r\n\r\n")
+    assert status == 400
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"message": "Bad Request"}
+
+
+def test_over_http_the_api_explorer_is_served(server: str) -> None:
+    connection = _connect(server)
+    connection.request("GET", "/docs")
+    page = connection.getresponse()
+    assert page.status == 200 and b"swagger-ui-bundle.js" in page.read()
+    connection.request("GET", "/docs/swagger-ui-bundle.js")
+    bundle = connection.getresponse()
+    assert bundle.status == 200
+    assert bundle.headers["Content-Type"].startswith("text/javascript")
+    assert len(bundle.read()) > 100_000
     connection.close()
 
 

@@ -38,9 +38,9 @@ def put_events_calls(
     real = eventbridge.client()
     send = real.put_events
 
-    def record(entries: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
+    def record(entries: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
         calls.append(list(entries))
-        return send(entries)
+        return send(entries, **options)
 
     monkeypatch.setattr(real, "put_events", record)
     yield calls
@@ -56,8 +56,8 @@ def _failing_entries(real_put_events: Any, failing: set[int]) -> Any:
     """The real PutEvents, except that the answer marks the entries at these positions of
     each call as failed, as EventBridge does when it errs on some entries of a call."""
 
-    def put_events(entries: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
-        response = real_put_events(entries)
+    def put_events(entries: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+        response = real_put_events(entries, **options)
         for position in failing:
             if position < len(response["Entries"]):
                 response["Entries"][position] = {

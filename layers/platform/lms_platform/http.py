@@ -25,35 +25,135 @@ import base64
 import inspect
 import json
 import logging
+import math
 import re
+import sys
 import typing
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from lms_platform import context, observability
 from lms_platform.errors import Unavailable
+from lms_platform.paths import PathTemplate
 from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
     from lms_platform.service import Route
 
 PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ApiModel(BaseModel):
-    """Request and response bodies: camelCase on the wire, unknown fields refused."""
+    """Request and response bodies: camelCase on the wire, unknown fields refused.
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
-    )
+    A request body is validated strictly (``Binder``): a number must be a JSON number and a
+    boolean a JSON boolean. JSON has one kind of number, though, and JSON Schema calls 7.0
+    an integer, so a whole number written with a fraction is taken where an integer is.
+    Text is taken as sent, never trimmed: what the API document says is valid (a length, a
+    pattern) is what the API accepts.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        if type(value) is float and value.is_integer():
+            return int(value)
+        return value
+
+
+# Free-form JSON (an organization's settings ...) is bounded like everything else a caller
+# sends: PostgreSQL's jsonb, Python's json module and every client must be able to hold it.
+JSON_MAX_DEPTH = 32
+JSON_MAX_VALUES = 10_000
+_LARGEST_NUMBER = int(sys.float_info.max)  # what a JSON parser that reads doubles can hold
+
+
+def _bounded_json(value: dict[str, Any]) -> dict[str, Any]:
+    count = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > JSON_MAX_VALUES:
+            raise PydanticCustomError(
+                "json_too_large", "holds more than {limit} values", {"limit": JSON_MAX_VALUES}
+            )
+        if isinstance(item, dict | list):
+            if depth > JSON_MAX_DEPTH:
+                raise PydanticCustomError(
+                    "json_too_deep",
+                    "is nested deeper than {limit} levels",
+                    {"limit": JSON_MAX_DEPTH},
+                )
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    _json_text(key)
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
+        elif isinstance(item, str):
+            _json_text(item)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if abs(item) > _LARGEST_NUMBER:
+                raise PydanticCustomError("json_number", "holds a number too large for JSON")
+        elif isinstance(item, float):
+            if not math.isfinite(item):  # NaN, Infinity, or 1e400 read as Infinity
+                raise PydanticCustomError("json_number", "holds a number that is not finite")
+        else:
+            raise PydanticCustomError("json_type", "holds a value that is not JSON")
+    return value
+
+
+def _json_text(text: str) -> None:
+    if "\x00" in text:
+        raise PydanticCustomError("json_text", "holds text with U+0000 (NUL)")
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            raise PydanticCustomError("json_text", "holds text that is not Unicode") from None
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_json),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": True,
+            "description": (
+                f"Free-form JSON: at most {JSON_MAX_DEPTH} levels deep and {JSON_MAX_VALUES:,} "
+                "values, finite numbers, text without U+0000."
+            ),
+        }
+    ),
+]
+"""A JSON object of a caller's choosing, bounded in depth and size, with finite numbers and
+text PostgreSQL can store. Every free-form JSON field of a body is one."""
 
 
 # --- parameters -------------------------------------------------------------------------------
@@ -114,6 +214,10 @@ class MalformedJson(BadRequest):
     title = "Malformed JSON"
 
 
+class MalformedBody(BadRequest):
+    title = "Malformed body"
+
+
 class Unauthorized(Problem):
     status, title = 401, "Unauthorized"
 
@@ -130,8 +234,20 @@ class Conflict(Problem):
     status, title = 409, "Conflict"
 
 
+class MethodNotAllowed(Problem):
+    status, title = 405, "Method not allowed"
+
+    def __init__(self, detail: str | None = None, *, allow: str, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.headers = {"Allow": allow}
+
+
 class PayloadTooLarge(Problem):
     status, title = 413, "Payload too large"
+
+
+class UnsupportedMediaType(Problem):
+    status, title = 415, "Unsupported media type"
 
 
 class TooManyRequests(Problem):
@@ -296,7 +412,9 @@ class Binder:
     """Turns an API Gateway v2 event into the handler's arguments, and its result into the
     Lambda result. Built once per handler, at import."""
 
-    def __init__(self, route: Route, function: Callable[..., Any]) -> None:
+    def __init__(
+        self, route: Route, function: Callable[..., Any], siblings: Iterable[Route] = ()
+    ) -> None:
         self.route = route
         hints = typing.get_type_hints(function, include_extras=True)
         signature = inspect.signature(function)
@@ -336,26 +454,83 @@ class Binder:
             if self.returns_response or returned in (None, type(None))
             else TypeAdapter(returned)
         )
-        self._path = re.compile(
-            "^"
-            + re.sub(r"\\\{(\w+)\\\}", lambda m: f"(?P<{m[1]}>[^/]+)", re.escape(route.path))
-            + "$"
-        )
+        template = PathTemplate(route.path)
+        self._path = template.regex()
+        # The service's routes whose literal segments win over this route's parameters
+        # (``/courses/{courseId}/modules/order`` over ``.../modules/{moduleId}``). API
+        # Gateway still sends this function a request for such a path when the literal
+        # route lacks its method; the path answers only its own methods, so that is a 405.
+        methods: dict[str, set[str]] = {}
+        for sibling in siblings:
+            methods.setdefault(sibling.path, set()).add(sibling.method)
+        self._shadowed_by = [
+            (PathTemplate(path).regex(), ", ".join(sorted(found)))
+            for path, found in methods.items()
+            if PathTemplate(path).shadows(template)
+        ]
+
+    @property
+    def shadowed(self) -> bool:
+        """Whether some paths this route matches belong to a more specific route (405)."""
+        return bool(self._shadowed_by)
+
+    @property
+    def takes_input(self) -> bool:
+        return self.params_model is not None or self.body_model is not None
 
     def matches(self, event: dict[str, Any]) -> re.Match[str] | None:
-        path = event.get("rawPath") or ((event.get("requestContext") or {}).get("http") or {}).get(
-            "path", ""
-        )
-        return self._path.match(path)
+        return self._path.match(_request_path(event))
+
+    def refuse(self, event: dict[str, Any]) -> Problem | None:
+        """What is wrong with the request before its content is read: a path that belongs
+        to another route (405), a body that is too large (413), not JSON (415) or not text
+        (400). Before binding, and so before the use case decides who may do what."""
+        if self._shadowed_by:
+            path = _request_path(event)
+            for pattern, allow in self._shadowed_by:
+                if pattern.match(path):
+                    return MethodNotAllowed(f"{path} allows {allow}", allow=allow)
+        body = event.get("body")
+        if not body:
+            return None
+        text = True
+        if event.get("isBase64Encoded"):
+            size = len(body) * 3 // 4
+        else:
+            try:
+                size = len(body.encode())
+            except UnicodeEncodeError:  # a lone surrogate
+                size, text = len(body.encode("utf-8", "surrogatepass")), False
+        limit = get_settings().max_body_bytes
+        if size > limit:
+            return PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        if self.body_model is None:
+            return None  # a route that takes no body ignores one
+        content_type = (event.get("headers") or {}).get("content-type")
+        if content_type is not None and content_type != JSON and not is_json(content_type):
+            return UnsupportedMediaType(f"the request body must be {JSON} (in UTF-8)")
+        if event.get("isBase64Encoded"):
+            # API Gateway base64-encodes a body that is not UTF-8 text (or not of a text
+            # type); decoding it later would fail as an unexpected error.
+            try:
+                base64.b64decode(body.encode(), validate=False).decode()
+            except ValueError:  # binascii.Error and UnicodeDecodeError
+                text = False
+        if not text:
+            return MalformedBody("the request body is not UTF-8 text")
+        return None
 
     def bind(self, event: dict[str, Any], found: re.Match[str]) -> dict[str, Any]:
         arguments: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
+        query = event.get("queryStringParameters") or {}
+        if query:
+            _refuse_unstorable_parameters(query, "query")
         if self.params_model is not None:
             path = event.get("pathParameters") or {
                 k: urllib.parse.unquote(v) for k, v in found.groupdict().items()
             }
-            query = event.get("queryStringParameters") or {}
+            _refuse_unstorable_parameters(path, "path")
             raw = {
                 p.alias: (path if p.location == "path" else query).get(p.alias)
                 for p in self.parameters
@@ -392,10 +567,17 @@ class Binder:
             # refused as bad input, naming the field, rather than met as a database error.
             _refuse_nul(text)
         try:
-            return self.body_model.model_validate_json(text)
+            # Strict: a number is a JSON number and a boolean a JSON boolean ("7", true and
+            # false are not 7, 1 and 0); in JSON mode ids and timestamps still come as text.
+            return self.body_model.model_validate_json(text, strict=True)
         except ValidationError as error:
-            if any(e.get("type") == "json_invalid" for e in error.errors()):
-                raise MalformedJson("the request body is not valid JSON") from None
+            for e in error.errors(include_url=False, include_context=False, include_input=False):
+                if e.get("type") == "json_invalid":
+                    # The parser's reason and place ("recursion limit exceeded at line 1
+                    # column 202"): JSON nested too deep or a number too long is refused
+                    # here, whole, before any field is looked at.
+                    reason = str(e.get("msg", "")).removeprefix("Invalid JSON: ")
+                    raise MalformedJson(f"the request body is not valid JSON: {reason}") from None
             raise Invalid(_field_errors(error, ("body",))) from None
 
     def result(self, value: Any) -> dict[str, Any]:
@@ -417,6 +599,44 @@ class Binder:
             "body": self.result_adapter.dump_json(value, by_alias=True).decode(),
             "isBase64Encoded": False,
         }
+
+
+def _request_path(event: dict[str, Any]) -> str:
+    path = event.get("rawPath") or ((event.get("requestContext") or {}).get("http") or {}).get(
+        "path", ""
+    )
+    return str(path)
+
+
+def is_json(content_type: str) -> bool:
+    """Whether a ``Content-Type`` names JSON: ``application/json`` or a ``+json`` type, in any
+    letter case, in UTF-8 (the only encoding JSON has, RFC 8259) if a charset is named."""
+    media, _, parameters = content_type.partition(";")
+    media = media.strip().lower()
+    if media != JSON and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True
+
+
+def _refuse_unstorable_parameters(values: dict[str, str], location: str) -> None:
+    """PostgreSQL text can hold neither U+0000 nor a lone surrogate: refused as bad input,
+    not met as a database error."""
+    for name, value in values.items():
+        if "\x00" in value or "\x00" in name:
+            shown = f" {name}" if "\x00" not in name else ""
+            raise BadRequest(f"the {location} parameter{shown} contains U+0000 (NUL)")
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                raise BadRequest(f"a {location} parameter is not Unicode text") from None
 
 
 def _refuse_nul(text: str) -> None:
@@ -468,8 +688,9 @@ def _dumps(value: Any) -> str:
 class Endpoint:
     """One route bound to the one function that serves it, and its Lambda entry point."""
 
-    def __init__(self, route: Route) -> None:
+    def __init__(self, route: Route, siblings: Iterable[Route] = ()) -> None:
         self.route = route
+        self._siblings = tuple(siblings)
         self.function: Callable[..., Any] | None = None
         self.binder: Binder | None = None
         self._function_name = f"{route.service}.{route.name}"
@@ -479,7 +700,7 @@ class Endpoint:
 
     def handle(self, function: F) -> F:
         self.function = function
-        self.binder = Binder(self.route, function)
+        self.binder = Binder(self.route, function, self._siblings)
         return function
 
     def handler(self, event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
@@ -528,15 +749,15 @@ class Endpoint:
             invocation.finish(logging.ERROR if status >= 500 else logging.INFO, status=status)
 
     def _serve(self, event: dict[str, Any]) -> dict[str, Any]:
-        refused = _unreadable_body(event) or _body_too_large(event)
-        if refused is not None:
-            return refused
         binder = self.binder
         assert binder is not None and self.function is not None, f"{self.route.key} has no handler"
         found = binder.matches(event)
         if found is None:
             return problem_result(404, "Not found", "no such route")
         try:
+            refused = binder.refuse(event)
+            if refused is not None:
+                raise refused
             arguments = binder.bind(event, found)
             if observability.tracing():
                 return binder.result(self._traced(arguments))
@@ -576,35 +797,6 @@ class Endpoint:
         with tracer.provider.in_subsegment(f"## {self.route.name}") as subsegment:
             subsegment.put_annotation("route", self.route.key)
             return self.function(**arguments)
-
-
-def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
-    """A 400 for a body that is not UTF-8 text: API Gateway base64-encodes bytes that are
-    not, and decoding them later would fail as an unexpected error (500)."""
-    body = event.get("body")
-    if not body:
-        return None
-    try:
-        if event.get("isBase64Encoded"):
-            base64.b64decode(body.encode(), validate=False).decode()
-        else:
-            body.encode()  # a lone surrogate cannot be encoded
-    except ValueError:  # binascii.Error, UnicodeDecodeError and UnicodeEncodeError
-        return problem_result(400, "Malformed body", "the request body is not UTF-8 text")
-    return None
-
-
-def _body_too_large(event: dict[str, Any]) -> dict[str, Any] | None:
-    body = event.get("body")
-    if not body:
-        return None
-    limit = get_settings().max_body_bytes
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size <= limit:
-        return None
-    return problem_result(
-        413, "Payload too large", f"the request body is larger than {limit} bytes"
-    )
 
 
 def decode_base64url(value: str) -> bytes:

@@ -23,16 +23,22 @@ from aws_lambda_powertools.event_handler.openapi import params as powertools_par
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
 from pydantic.alias_generators import to_camel
 
-from lms_platform.http import Param, Response, powertools_rule, snake
+from lms_platform.http import PROBLEM_JSON, Param, Response, powertools_rule, snake
+from lms_platform.settings import get_settings
 
 if TYPE_CHECKING:
+    from lms_platform.http import Binder, Endpoint
     from lms_platform.service import Route, Service
 
 TITLE = "LMS API"
 DESCRIPTION = (
     "A learning-management backend. Errors are RFC 9457 problem documents "
-    "(application/problem+json); protected operations need a bearer access token "
-    "from POST /auth/login."
+    "(application/problem+json, the Problem schema; a 422 lists what is wrong in `errors`), "
+    "except what API Gateway answers itself: a missing or bad token (401), throttling (429) "
+    'and a function that timed out (503), as {"message": ...} (the GatewayMessage schema). '
+    "Protected operations need a bearer access token from POST /auth/login. Request bodies "
+    "are application/json and strictly typed: a number is a JSON number, a boolean a JSON "
+    "boolean. Text never holds U+0000 (NUL), which the database cannot store."
 )
 SECURITY_SCHEME = "bearerAuth"
 
@@ -47,17 +53,16 @@ def api_version() -> str:
         return "0.0.0"
 
 
-def route_functions(services: Iterable[Service]) -> list[tuple[Route, Callable[..., Any]]]:
-    """Every declared route with the function its handler module decorated."""
+def route_endpoints(services: Iterable[Service]) -> list[tuple[Route, Endpoint]]:
+    """Every declared route with the endpoint its handler module bound to it."""
     found = []
     for service in services:
         for route in service.routes:
             module_name = service.handler_path(route).rsplit(".", 1)[0]
-            endpoint = getattr(import_module(module_name), "api", None)
-            function = getattr(endpoint, "function", None)
-            if function is None:
+            endpoint: Endpoint | None = getattr(import_module(module_name), "api", None)
+            if endpoint is None or endpoint.function is None or endpoint.binder is None:
                 raise LookupError(f"{module_name} has no api.function for {route.key}")
-            found.append((route, function))
+            found.append((route, endpoint))
     return found
 
 
@@ -119,9 +124,10 @@ def build_document(
 ) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route of ``services``, as a JSON-ready dict."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    routes = route_functions(services)
-    for route, function in routes:
-        register_route(app, route, function)
+    routes = route_endpoints(services)
+    for route, endpoint in routes:
+        assert endpoint.function is not None
+        register_route(app, route, endpoint.function)
     text = app.get_openapi_json_schema(
         title=TITLE,
         version=version or api_version(),
@@ -136,6 +142,7 @@ def build_document(
     )
     document: dict[str, Any] = json.loads(text)
     _use_declared_paths(document, [route for route, _ in routes])
+    _declare_errors(document, routes)
     return document
 
 
@@ -163,3 +170,179 @@ def _use_declared_paths(document: dict[str, Any], routes: list[Route]) -> None:
     # In the order the services declare them, which is the order a reader expects.
     ordered = {route.path: paths[route.path] for route in routes if route.path in paths}
     document["paths"] = {**ordered, **paths}
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+PROBLEM = {
+    "type": "object",
+    "title": "Problem",
+    "description": "An RFC 9457 problem document: what went wrong, for a person and a program.",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "A URI naming the kind of problem (about:blank: the status says it)",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string", "description": "What went wrong with this request"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "422: every field or parameter that is wrong",
+            "items": {"$ref": "#/components/schemas/FieldError"},
+        },
+    },
+    "additionalProperties": True,
+}
+FIELD_ERROR = {
+    "type": "object",
+    "title": "FieldError",
+    "required": ["location", "message", "type"],
+    "properties": {
+        "location": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": 'Where: ["body", "displayName"], ["path", "userId"], ["query", "limit"]',
+        },
+        "message": {"type": "string"},
+        "type": {
+            "type": "string",
+            "description": "A machine-readable kind (missing, int_type ...)",
+        },
+    },
+    "additionalProperties": False,
+}
+GATEWAY_MESSAGE = {
+    "type": "object",
+    "title": "GatewayMessage",
+    "description": "An answer of API Gateway itself, before or instead of the function.",
+    "required": ["message"],
+    "properties": {"message": {"type": "string"}},
+}
+# Powertools' own validation error shapes, which this API never sends.
+_POWERTOOLS_SCHEMAS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_GATEWAY_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayMessage"}}}
+# Where the function or API Gateway may answer (401, 429, 503), each with its own media
+# type. Client generators read one media type per status, the first: that one is the
+# union, so a generated client parses either body instead of failing on the other.
+_EITHER_CONTENT = {
+    PROBLEM_JSON: {
+        "schema": {
+            "anyOf": [
+                {"$ref": "#/components/schemas/Problem"},
+                {"$ref": "#/components/schemas/GatewayMessage"},
+            ]
+        }
+    },
+    **_GATEWAY_CONTENT,
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
+    """Every error status an operation can answer, with its body and headers: what its
+    declaration implies (public or not, a body, path parameters, any input) and what its
+    use case declares in ``Route.errors``."""
+    declared = set(route.errors)
+    has_path = "{" in route.path
+    has_body = binder.body_model is not None
+    limit = get_settings().max_body_bytes
+    found: dict[int, dict[str, Any]] = {
+        400: {
+            "description": "Bad request: malformed JSON, a body that is not UTF-8 text, a "
+            "malformed cursor, a parameter holding U+0000",
+            "content": _PROBLEM_CONTENT,
+        }
+    }
+    if not route.public:
+        found[401] = {
+            "description": "No valid bearer token: API Gateway's JWT authorizer answers "
+            '{"message": "Unauthorized"}; the function, a problem document',
+            "content": _EITHER_CONTENT,
+        }
+    elif 401 in declared:
+        found[401] = {"description": "Unauthorized", "content": _PROBLEM_CONTENT}
+    if 403 in declared:
+        found[403] = {"description": "The caller may not do this", "content": _PROBLEM_CONTENT}
+    if has_path or 404 in declared:
+        found[404] = {
+            "description": "Not found, or not visible to the caller",
+            "content": _PROBLEM_CONTENT,
+        }
+    if binder.shadowed:
+        found[405] = {
+            "description": "The path is a more specific route's, which has other methods",
+            "headers": {
+                "Allow": {
+                    "description": "The methods the path has",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
+            "content": _PROBLEM_CONTENT,
+        }
+    if 409 in declared:
+        found[409] = {
+            "description": "Conflict with the current state",
+            "content": _PROBLEM_CONTENT,
+        }
+    if has_body:
+        found[413] = {
+            "description": f"The body is larger than {limit} bytes",
+            "content": _PROBLEM_CONTENT,
+        }
+        found[415] = {
+            "description": "The body is not application/json (in UTF-8)",
+            "content": _PROBLEM_CONTENT,
+        }
+    if binder.takes_input or 422 in declared:
+        found[422] = {
+            "description": "A parameter or a field is wrong: `errors` says which",
+            "content": _PROBLEM_CONTENT,
+        }
+    found[429] = {
+        "description": "Too many requests: API Gateway's throttling "
+        '({"message": "Too Many Requests"})'
+        + ("; or the operation's own limit, a problem document" if 429 in declared else ""),
+        "headers": _RETRY_AFTER,
+        "content": _EITHER_CONTENT if 429 in declared else _GATEWAY_CONTENT,
+    }
+    found[503] = {
+        "description": "Try again shortly: the database did not answer in time (a problem "
+        'document), or the function timed out ({"message": "Service Unavailable"})',
+        "headers": _RETRY_AFTER,
+        "content": _EITHER_CONTENT,
+    }
+    unknown = declared - {401, 403, 404, 409, 422, 429}
+    if unknown:
+        raise ValueError(f"{route.key} declares errors this document cannot describe: {unknown}")
+    return found
+
+
+def _declare_errors(document: dict[str, Any], routes: list[tuple[Route, Endpoint]]) -> None:
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in _POWERTOOLS_SCHEMAS:
+        schemas.pop(name, None)
+    schemas.update(
+        {"Problem": PROBLEM, "FieldError": FIELD_ERROR, "GatewayMessage": GATEWAY_MESSAGE}
+    )
+    for route, endpoint in routes:
+        assert endpoint.binder is not None
+        operation = document["paths"][route.path][route.method.lower()]
+        responses = {
+            code: answer
+            for code, answer in operation.get("responses", {}).items()
+            if not code.startswith(("4", "5"))
+        }
+        for status, answer in error_responses(route, endpoint.binder).items():
+            responses[str(status)] = answer
+        operation["responses"] = dict(sorted(responses.items()))

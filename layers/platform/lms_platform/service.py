@@ -43,6 +43,12 @@ class Route:
     # The answer depends on the caller although the route is public (tokens): it carries
     # ``Cache-Control: no-store`` as every protected route's answer does.
     no_store: bool = False
+    # The error statuses the use case itself answers (403 for a right it checks, 404 for
+    # something it looks up beyond the path, 409 for a conflict, 401/429 of its own ...).
+    # Those the declaration implies are added to the API document without being listed:
+    # 400 always, 401 on a protected route, 404 with path parameters, 413 and 415 with a
+    # body, 422 with any input, 429 and 503 always (lms_platform.openapi).
+    errors: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -167,4 +173,4 @@ class Service:
         """The endpoint for the use case module ``module_name`` (pass ``__name__``)."""
         from lms_platform.http import Endpoint
 
-        return Endpoint(self.route(module_name.rsplit(".", 1)[-1]))
+        return Endpoint(self.route(module_name.rsplit(".", 1)[-1]), siblings=self.routes)
