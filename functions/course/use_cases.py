@@ -52,7 +52,7 @@ from functions.course.models import (
 from lms_events import course as events
 from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork, is_unique_violation
-from lms_platform.http import Conflict, Forbidden, NotFound, Principal
+from lms_platform.http import Conflict, Forbidden, NotFound, Principal, Problem
 from lms_platform.pagination import decode_cursor, encode_cursor
 from lms_platform.rights import TEACHER_ROLE, teaches
 
@@ -345,12 +345,14 @@ def _instructors(uow: UnitOfWork, course_id: uuid.UUID) -> CourseInstructors:
     )
 
 
-def _require_teacher(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+def _require_teacher(
+    uow: UnitOfWork, user_id: uuid.UUID, *, unknown: type[Problem] = UserNotFound
+) -> None:
     """``user_id`` may be made an instructor: known, ACTIVE, holding INSTRUCTOR (as this
     service last heard from the User service)."""
     user = uow.fetch_one(store.USER_FACTS, user_id=user_id)
     if user is None:
-        raise UserNotFound(f"no user {user_id}")
+        raise unknown(f"no user {user_id} known to the Course service")
     if user["status"] != "ACTIVE":
         raise CannotTeach(f"user {user_id} is suspended")
     if TEACHER_ROLE not in (user["roles"] or []):
@@ -447,7 +449,9 @@ def transfer_ownership(
             raise NotTheOwner("only the course's owner or an administrator hands it over")
         if owner is not None and owner.user_id == user_id:
             return current
-        _require_teacher(uow, user_id)
+        # A user named in the body, not the path: someone who cannot be the owner (409),
+        # where a 404 would say the course is missing.
+        _require_teacher(uow, user_id, unknown=CannotTeach)
         if owner is not None:
             uow.execute(
                 store.SET_INSTRUCTOR_ROLE,

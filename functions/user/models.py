@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, HttpUrl
+from pydantic import AfterValidator, Field, HttpUrl
 
 from lms_platform.http import ApiModel, JsonObject
 
@@ -31,24 +31,25 @@ def normalize_email(value: str) -> str:
     return folded.strip()
 
 
-def _normalized_email(value: Any) -> Any:
-    return normalize_email(value) if isinstance(value, str) else value
-
-
-# Normalized first, so that the length and the shape are those of the stored form (a
-# full-width at sign is an at sign). A plain shape check: deliverability is proven by mail,
-# not by a regex or a DNS lookup. "\s" is not the same set in every regex dialect (U+0085
-# is whitespace to the server's engine, not to ECMAScript's that clients read the document
-# with; U+001C-U+001F and U+FEFF differ too): the pattern names them, so it means one thing
-# everywhere.
-_NOT_IN_EMAIL = r"@\s\x1c-\x1f\x85\ufeff"
+# The shape is checked on the email as sent -- the rule the API document states, so that
+# every address it admits is accepted and no other -- and the address is then stored and
+# compared in its folded form. The at sign and the dot may be written in their full-width or
+# small forms (what NFKC folds to "@" and "."), so a look-alike written wholly in full-width
+# letters is taken, and found to be the same account. A plain shape check: deliverability is
+# proven by mail, not by a regex or a DNS lookup. "\s" is not the same set in every regex
+# dialect (U+0085 is whitespace to the server's engine, not to ECMAScript's that clients
+# read the document with; U+001C-U+001F and U+FEFF differ too): the pattern names them, so
+# it means one thing everywhere.
+_AT = r"@\uff20\ufe6b"
+_DOT = r".\uff0e\ufe52"
+_NOT_IN_EMAIL = rf"{_AT}\s\x1c-\x1f\x85\ufeff"
 Email = Annotated[
     str,
-    BeforeValidator(_normalized_email),
     Field(
         max_length=EMAIL_MAX_LENGTH,
-        pattern=rf"^[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}]+\.[^{_NOT_IN_EMAIL}]+$",
+        pattern=rf"^[^{_NOT_IN_EMAIL}]+[{_AT}][^{_NOT_IN_EMAIL}]+[{_DOT}][^{_NOT_IN_EMAIL}]+$",
     ),
+    AfterValidator(normalize_email),
 ]
 
 

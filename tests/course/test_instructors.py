@@ -159,7 +159,9 @@ def test_ownership_goes_to_an_eligible_user_who_joins_if_needed() -> None:
     course = build_course(published=False)
     # Not to someone who cannot teach, nor to a made-up id
     assert _hand_over(course.owner, course.id, user_id(student())).status == 409
-    assert _hand_over(course.owner, course.id, uuid.uuid4()).status == 404
+    assert (
+        _hand_over(course.owner, course.id, uuid.uuid4()).status == 409
+    )  # a body, not the path, names the user
     # To an instructor not yet on the course: they join as its owner
     newcomer = instructor()
     team = _team(_hand_over(course.owner, course.id, user_id(newcomer)))

@@ -343,6 +343,9 @@ def _declare_errors(document: dict[str, Any], routes: list[tuple[Route, Endpoint
             for code, answer in operation.get("responses", {}).items()
             if not code.startswith(("4", "5"))
         }
+        if route.status == 204:
+            # No body at all (Powertools would describe the handler's None as JSON null).
+            responses = {"204": {"description": route.summary or "Done; no content"}}
         for status, answer in error_responses(route, endpoint.binder).items():
             responses[str(status)] = answer
         operation["responses"] = dict(sorted(responses.items()))
