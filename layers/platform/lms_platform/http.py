@@ -64,7 +64,7 @@ class Param:
     """Where a handler argument comes from (``in``) and its constraints, as pydantic's
     ``Field`` takes them: ``Annotated[int, Query(ge=1, le=100)]``."""
 
-    location: str  # "query" | "path"
+    location: str  # "query" | "path" | "header"
     constraints: tuple[tuple[str, Any], ...] = ()
 
     @property
@@ -78,6 +78,12 @@ def Query(**constraints: Any) -> Any:
 
 def Path(**constraints: Any) -> Any:
     return Param("path", tuple(sorted(constraints.items())))
+
+
+def Header(**constraints: Any) -> Any:
+    """A request header named like the argument with hyphens (``idempotency_key`` is
+    ``Idempotency-Key``), matched in any letter case."""
+    return Param("header", tuple(sorted(constraints.items())))
 
 
 @dataclass
@@ -288,8 +294,8 @@ def _is_body(annotation: Any) -> bool:
 @dataclass(frozen=True)
 class _Parameter:
     name: str  # the handler's argument
-    alias: str  # the API's name (userId, limit)
-    location: str  # "path" | "query"
+    alias: str  # the API's name (userId, limit; a header's in lower case: idempotency-key)
+    location: str  # "path" | "query" | "header"
 
 
 class Binder:
@@ -312,7 +318,10 @@ class Binder:
                 self.body_name, self.body_model = name, base
                 continue
             location = "path" if name in path_names else (marker.location if marker else "query")
-            alias = path_names.get(name) or to_camel(name)
+            if location == "header":
+                alias = name.replace("_", "-")
+            else:
+                alias = path_names.get(name) or to_camel(name)
             constraints = marker.kwargs if marker else {}
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             fields[name] = (base, Field(default, alias=alias, **constraints))
@@ -355,11 +364,13 @@ class Binder:
             path = event.get("pathParameters") or {
                 k: urllib.parse.unquote(v) for k, v in found.groupdict().items()
             }
-            query = event.get("queryStringParameters") or {}
-            raw = {
-                p.alias: (path if p.location == "path" else query).get(p.alias)
-                for p in self.parameters
+            sources = {
+                "path": path,
+                "query": event.get("queryStringParameters") or {},
+                # Header names are case-insensitive (API Gateway passes them in lower case).
+                "header": {k.lower(): v for k, v in (event.get("headers") or {}).items()},
             }
+            raw = {p.alias: sources[p.location].get(p.alias) for p in self.parameters}
             raw = {k: v for k, v in raw.items() if v is not None}
             try:
                 validated = self.params_model.model_validate(raw)
@@ -528,7 +539,7 @@ class Endpoint:
             invocation.finish(logging.ERROR if status >= 500 else logging.INFO, status=status)
 
     def _serve(self, event: dict[str, Any]) -> dict[str, Any]:
-        refused = _unreadable_body(event) or _body_too_large(event)
+        refused = _unreadable_body(event) or _body_too_large(event, self.route.max_body_bytes)
         if refused is not None:
             return refused
         binder = self.binder
@@ -594,11 +605,11 @@ def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _body_too_large(event: dict[str, Any]) -> dict[str, Any] | None:
+def _body_too_large(event: dict[str, Any], route_limit: int | None) -> dict[str, Any] | None:
     body = event.get("body")
     if not body:
         return None
-    limit = get_settings().max_body_bytes
+    limit = route_limit or get_settings().max_body_bytes
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
     if size <= limit:
         return None

@@ -43,6 +43,9 @@ class Route:
     # The answer depends on the caller although the route is public (tokens): it carries
     # ``Cache-Control: no-store`` as every protected route's answer does.
     no_store: bool = False
+    # The largest request body the route takes, when not the settings' ``max_body_bytes``
+    # (a body that carries a bounded document larger than that, with its JSON escaping).
+    max_body_bytes: int | None = None
 
     @property
     def key(self) -> str:
