@@ -36,7 +36,10 @@ class Classroom:
 
 def enroll(caller: dict[str, Any], course_id: str) -> str:
     reply = call(
-        "POST", "/courses/{courseId}/enrollments", caller=caller, path_params={"courseId": course_id}
+        "POST",
+        "/courses/{courseId}/enrollments",
+        caller=caller,
+        path_params={"courseId": course_id},
     )
     return str(ok(reply, 201)["id"])
 
@@ -173,4 +176,3 @@ def all_pages(fetch: Any, **query: str) -> list[dict[str, Any]]:
 
 def unknown() -> str:
     return str(uuid.uuid4())
-

@@ -86,7 +86,9 @@ def _queue(service: Service, consumer: EventConsumer) -> Queue:
 
 def _drop(queue: Queue) -> None:
     events, sqs = client("events"), client("sqs")
-    events.remove_targets(Rule=queue.name, EventBusName=topology.EVENT_BUS, Ids=[queue.name.split("-")[1]])
+    events.remove_targets(
+        Rule=queue.name, EventBusName=topology.EVENT_BUS, Ids=[queue.name.split("-")[1]]
+    )
     events.delete_rule(Name=queue.name, EventBusName=topology.EVENT_BUS)
     sqs.delete_queue(QueueUrl=queue.url)
 
