@@ -147,9 +147,9 @@ RETURNING {_ASSIGNMENT}
 # --- submitting -----------------------------------------------------------------------------
 
 # The assignment and the caller's enrollment in its course, locked (see the docstring);
-# nothing when either is missing. ``now()`` is the transaction's time: the submission's.
+# nothing when either is missing.
 LOCK_FOR_SUBMITTING = f"""
-SELECT {_ASSIGNMENT}, e.cancelled, now() AS now
+SELECT {_ASSIGNMENT}, e.cancelled
 FROM assignments a
 JOIN enrollments e ON e.course_id = a.course_id AND e.user_id = :user_id
 WHERE a.id = :assignment_id
@@ -176,13 +176,16 @@ _SUBMISSION = (
     "s.id, s.assignment_id, s.course_id, s.user_id, s.submitted_at, s.status, s.late, s.latest"
 )
 
-# LATE when submitted (now(): the transaction's time, the submission's) after the due date.
+# Submitted at the database's clock when the row is written (``statement_timestamp()``: the
+# start of this statement, which runs under the student's lock, so a student's submissions
+# are stamped in the order they became the latest); LATE when that is after the due date.
 INSERT_SUBMISSION = f"""
 INSERT INTO submissions AS s
-  (id, assignment_id, user_id, course_id, content, status, late, latest, idempotency_key,
-   request_digest)
-SELECT :id, a.id, :user_id, a.course_id, CAST(:content AS jsonb),
-  CASE WHEN now() > a.due_at THEN 'LATE' ELSE 'SUBMITTED' END, COALESCE(now() > a.due_at, false),
+  (id, assignment_id, user_id, course_id, submitted_at, content, status, late, latest,
+   idempotency_key, request_digest)
+SELECT :id, a.id, :user_id, a.course_id, statement_timestamp(), CAST(:content AS jsonb),
+  CASE WHEN statement_timestamp() > a.due_at THEN 'LATE' ELSE 'SUBMITTED' END,
+  COALESCE(statement_timestamp() > a.due_at, false),
   true, CAST(:key AS text), CAST(:digest AS text)
 FROM assignments a WHERE a.id = :assignment_id
 RETURNING {_SUBMISSION}
@@ -219,18 +222,21 @@ FOR SHARE OF a
 
 # The grade, or a new version of it; nothing when score, feedback and verdict are those
 # already given. The submission becomes GRADED (a separate table: the two writes do not
-# depend on each other's order).
+# depend on each other's order). Stamped like submissions (``statement_timestamp()``, under
+# the student's lock): versions and their times go the same way.
 GRADE = """
 WITH marked AS (
   UPDATE submissions SET status = 'GRADED'
   WHERE id = :submission_id AND status <> 'GRADED'
   RETURNING id
 )
-INSERT INTO grades AS g (id, submission_id, score, feedback, passed, graded_by)
-VALUES (:id, :submission_id, CAST(:score AS numeric), :feedback, :passed, :graded_by)
+INSERT INTO grades AS g
+  (id, submission_id, score, feedback, passed, graded_by, graded_at, first_graded_at)
+VALUES (:id, :submission_id, CAST(:score AS numeric), :feedback, :passed, :graded_by,
+        statement_timestamp(), statement_timestamp())
 ON CONFLICT ON CONSTRAINT uq_grades_submission_id DO UPDATE SET
   score = excluded.score, feedback = excluded.feedback, passed = excluded.passed,
-  graded_by = excluded.graded_by, graded_at = now(), version = g.version + 1
+  graded_by = excluded.graded_by, graded_at = excluded.graded_at, version = g.version + 1
 WHERE (g.score, g.feedback, g.passed)
       IS DISTINCT FROM (excluded.score, excluded.feedback, excluded.passed)
 RETURNING g.submission_id, g.score, g.feedback, g.passed, g.graded_at, g.graded_by, g.version

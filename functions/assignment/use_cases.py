@@ -21,8 +21,9 @@ Submissions (the rules, and why):
   in the read model: a submission and a grade of the same student take turns, so a
   submission is never added after a grade it did not see, and exactly one submission is
   ever ``latest`` (a unique index says so too).
-- LATE when submitted after the due date, by the database's clock (``now()``, the
-  transaction's time, which is also ``submitted_at``): one second late is late. A graded
+- LATE when submitted after the due date, by the database's clock: ``submitted_at`` is
+  the time the row is written, under the student's lock (so a student's submissions are
+  stamped in the order they became the latest), and one second late is late. A graded
   submission's status is GRADED; ``late`` stays.
 - ``Idempotency-Key`` (Stripe's semantics, scoped to the caller): a retry with the same key
   and the same request (assignment and content) answers with the submission it made, and
