@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from lms_events.envelope import EventData
 
@@ -32,6 +32,8 @@ SubmissionStatus = Literal["SUBMITTED", "LATE", "GRADED"]
 
 
 class AssignmentEvent(EventData):
+    # Built on first use: a function makes one or two of these events, never all.
+    model_config = ConfigDict(defer_build=True)
     source: ClassVar[str] = "lms.assignment"
 
     assignment_id: uuid.UUID
@@ -65,6 +67,7 @@ class AssignmentDeleted(AssignmentEvent):
 
 
 class SubmissionEvent(EventData):
+    model_config = ConfigDict(defer_build=True)
     source: ClassVar[str] = "lms.assignment"
 
     submission_id: uuid.UUID
