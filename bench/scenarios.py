@@ -32,6 +32,7 @@ class Scenario:
     body: dict[str, Any] | None = None
     query: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # overrides of path parameters
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -88,11 +89,29 @@ SCENARIOS: dict[str, Scenario] = {
     "get_enrollment": Scenario("student"),
     "complete_lesson": Scenario("student"),
     "cancel_enrollment": Scenario("admin", params={"enrollmentId": "{spareEnrollmentId}"}),
+    # assignment
+    "create_assignment": Scenario("teacher", {"title": "Cold __UNIQUE__", "maxScore": 10}),
+    "list_course_assignments": Scenario("student"),
+    "get_assignment": Scenario("student"),
+    "update_assignment": Scenario("teacher", {"description": "cold __UNIQUE__"}),
+    "delete_assignment": Scenario("teacher", params={"assignmentId": "{spareAssignmentId}"}),
+    "archive_assignment": Scenario("teacher", params={"assignmentId": "{archivedAssignmentId}"}),
+    "submit": Scenario(
+        "student",
+        {"content": {"text": "cold", "links": ["https://example.com/work"]}},
+        headers={"Idempotency-Key": "cold-__UNIQUE__"},
+    ),
+    "list_assignment_submissions": Scenario("teacher", query={"latest": "true"}),
+    "list_my_submissions": Scenario("student"),
+    "get_submission": Scenario("student"),
+    "grade_submission": Scenario("teacher", {"score": 7, "feedback": "cold __UNIQUE__"}),
 }
 
 
 def prepare() -> dict[str, str]:
     """Objects every route can be called on; their ids by path parameter name."""
+    from functions.assignment import use_cases as assignments
+    from functions.assignment.models import CreateAssignment, SubmissionContent, SubmitWork
     from functions.course import use_cases as courses
     from functions.course.models import AddLesson, AddModule, CreateCourse
     from functions.enrollment import use_cases as enrollments
@@ -135,6 +154,17 @@ def prepare() -> dict[str, str]:
     enrollment = enrollments.enroll(me, main.id)
     other = Principal(spare.id, frozenset({"STUDENT"}), spare.email)
     spare_enrollment = enrollments.enroll(other, main.id)
+    deliver_published_events()  # the enrollments, to the Assignment service
+
+    def assignment(title: str, **fields: Any) -> Any:
+        made = CreateAssignment(title=title, max_score=10, **fields)
+        return assignments.create_assignment(instructor, main.id, made)
+
+    essay = assignment("Essay", lesson_id=lessons[0].id, passing_score=5)
+    graded = assignment("Graded")
+    spare_assignment, archived = assignment("Spare"), assignment("Archived")
+    work = SubmitWork(content=SubmissionContent(text="bench"))
+    submission = assignments.submit(me, graded.id, work, idempotency_key=None)
     return {
         "studentId": str(student.id),
         "studentEmail": student.email,
@@ -152,6 +182,10 @@ def prepare() -> dict[str, str]:
         "spareLessonId": str(lessons[3].id),
         "enrollmentId": str(enrollment.id),
         "spareEnrollmentId": str(spare_enrollment.id),
+        "assignmentId": str(essay.id),
+        "spareAssignmentId": str(spare_assignment.id),
+        "archivedAssignmentId": str(archived.id),
+        "submissionId": str(submission.id),
         "role": "STUDENT",
     }
 
@@ -211,7 +245,7 @@ def event_for(route: Any, scenario: Scenario, ids: dict[str, str]) -> dict[str, 
         "routeKey": route.key,
         "rawPath": path,
         "rawQueryString": "&".join(f"{k}={v}" for k, v in scenario.query.items()),
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **scenario.headers},
         "queryStringParameters": scenario.query or None,
         "pathParameters": values or None,
         "requestContext": context,

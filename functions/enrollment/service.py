@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lms_events import assignment as assignment_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
 from lms_platform.service import Route, Service
@@ -51,7 +52,7 @@ SERVICE = Service(
             errors=(403,),
         ),
     ),
-    consumes=course_events.EVENTS,
+    consumes=(*course_events.EVENTS, assignment_events.SubmissionGraded),
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

@@ -254,3 +254,25 @@ LIMIT :limit
 """
 COURSE_ENROLLMENTS = _COURSE_ENROLLMENTS.format(after="")
 COURSE_ENROLLMENTS_AFTER = _COURSE_ENROLLMENTS.format(after=_AFTER)
+
+# --- lessons completed by grades (``grades``) -----------------------------------------------
+
+# A student's enrollment in a course, locked as LOCK_ENROLLMENT locks it by id.
+LOCK_STUDENT_ENROLLMENT = f"""
+SELECT {_ENROLLMENT_COLUMNS},
+  EXISTS (SELECT 1 FROM course_lessons cl
+          WHERE cl.course_id = e.course_id AND cl.lesson_id = :lesson_id) AS lesson_in_course
+FROM enrollments e WHERE e.user_id = :user_id AND e.course_id = :course_id
+FOR UPDATE OF e
+"""
+
+# The lesson marked done and nothing recomputed: for a cancelled enrollment (enrolling again
+# recomputes it) or a lesson the read model does not know yet (the recompute that follows
+# the lesson list counts it); a lesson outside the course counts for nothing.
+MARK_LESSON_DONE = """
+INSERT INTO lesson_progress (id, enrollment_id, lesson_id, completed_at, updated_at)
+VALUES (:id, :enrollment_id, :lesson_id, now(), now())
+ON CONFLICT ON CONSTRAINT uq_lesson_progress_enrollment_lesson DO UPDATE SET
+  completed_at = now(), updated_at = now()
+WHERE lesson_progress.completed_at IS NULL
+"""

@@ -161,35 +161,7 @@ def complete_lesson(
             raise EnrollmentCancelled("enroll again to continue this course")
         if not enrollment["lesson_in_course"]:
             raise LessonNotFound(f"no lesson {lesson_id} in this course")
-        result = uow.fetch_one(
-            store.COMPLETE_LESSON,
-            id=uuid.uuid4(),
-            enrollment_id=enrollment_id,
-            lesson_id=lesson_id,
-            course_id=enrollment["course_id"],
-        )
-        if result is not None:
-            facts = {
-                "enrollment_id": enrollment_id,
-                "user_id": caller.user_id,
-                "course_id": enrollment["course_id"],
-                "version": result["version"],
-            }
-            observability.count("LessonsCompleted")
-            uow.outbox.add(
-                events.LessonCompleted(
-                    **facts,
-                    lesson_id=lesson_id,
-                    completed_at=result["lesson_completed_at"],
-                    progress_pct=result["progress_pct"],
-                ),
-                aggregate_id=enrollment_id,
-            )
-            if result["status"] == "COMPLETED" and enrollment["status"] != "COMPLETED":
-                uow.outbox.add(
-                    events.EnrollmentCompleted(**facts, completed_at=result["completed_at"]),
-                    aggregate_id=enrollment_id,
-                )
+        complete_in(uow, enrollment, lesson_id)
         detail = uow.fetch_one(
             store.ENROLLMENT_DETAIL, enrollment_id=enrollment_id, user_id=caller.user_id
         )
@@ -198,6 +170,43 @@ def complete_lesson(
         return _detail(detail)
 
     return store.db().transaction(work)
+
+
+def complete_in(uow: UnitOfWork, enrollment: Row, lesson_id: uuid.UUID) -> None:
+    """Mark the lesson done and recompute the enrollment from rows (COMPLETED at 100%), with
+    their events; a lesson already done changes nothing. The enrollment row is locked
+    (``store.LOCK_ENROLLMENT``), not cancelled, and the lesson is one of its course's."""
+    enrollment_id = enrollment["id"]
+    result = uow.fetch_one(
+        store.COMPLETE_LESSON,
+        id=uuid.uuid4(),
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        course_id=enrollment["course_id"],
+    )
+    if result is None:
+        return
+    facts = {
+        "enrollment_id": enrollment_id,
+        "user_id": enrollment["user_id"],
+        "course_id": enrollment["course_id"],
+        "version": result["version"],
+    }
+    observability.count("LessonsCompleted")
+    uow.outbox.add(
+        events.LessonCompleted(
+            **facts,
+            lesson_id=lesson_id,
+            completed_at=result["lesson_completed_at"],
+            progress_pct=result["progress_pct"],
+        ),
+        aggregate_id=enrollment_id,
+    )
+    if result["status"] == "COMPLETED" and enrollment["status"] != "COMPLETED":
+        uow.outbox.add(
+            events.EnrollmentCompleted(**facts, completed_at=result["completed_at"]),
+            aggregate_id=enrollment_id,
+        )
 
 
 def cancel(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:

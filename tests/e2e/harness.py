@@ -98,6 +98,7 @@ def http(
     body: Any = None,
     raw: bytes | None = None,
     token: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Reply:
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     request = urllib.request.Request(rt.url + path, data=data, method=method)  # noqa: S310
@@ -105,6 +106,8 @@ def http(
         request.add_header("Content-Type", "application/json")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
             status, headers, text = response.status, dict(response.headers), response.read()

@@ -164,7 +164,7 @@ class Param:
     """Where a handler argument comes from (``in``) and its constraints, as pydantic's
     ``Field`` takes them: ``Annotated[int, Query(ge=1, le=100)]``."""
 
-    location: str  # "query" | "path"
+    location: str  # "query" | "path" | "header"
     constraints: tuple[tuple[str, Any], ...] = ()
 
     @property
@@ -178,6 +178,12 @@ def Query(**constraints: Any) -> Any:
 
 def Path(**constraints: Any) -> Any:
     return Param("path", tuple(sorted(constraints.items())))
+
+
+def Header(**constraints: Any) -> Any:
+    """A request header named like the argument with hyphens (``idempotency_key`` is
+    ``Idempotency-Key``), matched in any letter case."""
+    return Param("header", tuple(sorted(constraints.items())))
 
 
 @dataclass
@@ -404,8 +410,8 @@ def _is_body(annotation: Any) -> bool:
 @dataclass(frozen=True)
 class _Parameter:
     name: str  # the handler's argument
-    alias: str  # the API's name (userId, limit)
-    location: str  # "path" | "query"
+    alias: str  # the API's name (userId, limit; a header's in lower case: idempotency-key)
+    location: str  # "path" | "query" | "header"
 
 
 class Binder:
@@ -430,7 +436,10 @@ class Binder:
                 self.body_name, self.body_model = name, base
                 continue
             location = "path" if name in path_names else (marker.location if marker else "query")
-            alias = path_names.get(name) or to_camel(name)
+            if location == "header":
+                alias = name.replace("_", "-")
+            else:
+                alias = path_names.get(name) or to_camel(name)
             constraints = marker.kwargs if marker else {}
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             fields[name] = (base, Field(default, alias=alias, **constraints))
@@ -501,7 +510,7 @@ class Binder:
                 size = len(body.encode())
             except UnicodeEncodeError:  # a lone surrogate
                 size, text = len(body.encode("utf-8", "surrogatepass")), False
-        limit = get_settings().max_body_bytes
+        limit = self.route.max_body_bytes or get_settings().max_body_bytes
         if size > limit:
             return PayloadTooLarge(f"the request body is larger than {limit} bytes")
         if self.body_model is None:
@@ -531,10 +540,13 @@ class Binder:
                 k: urllib.parse.unquote(v) for k, v in found.groupdict().items()
             }
             _refuse_unstorable_parameters(path, "path")
-            raw = {
-                p.alias: (path if p.location == "path" else query).get(p.alias)
-                for p in self.parameters
+            sources = {
+                "path": path,
+                "query": query,
+                # Header names are case-insensitive (API Gateway passes them in lower case).
+                "header": {k.lower(): v for k, v in (event.get("headers") or {}).items()},
             }
+            raw = {p.alias: sources[p.location].get(p.alias) for p in self.parameters}
             raw = {k: v for k, v in raw.items() if v is not None}
             try:
                 validated = self.params_model.model_validate(raw)

@@ -80,9 +80,9 @@ def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable
 
 
 def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path`` as its own
-    ``Query``/``Path`` (query parameters under their camelCase API names), a ``Response``
-    return as a JSON object."""
+    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path``/``http.Header``
+    as its own ``Query``/``Path``/``Header`` (query parameters under their camelCase API
+    names, headers hyphenated), a ``Response`` return as a JSON object."""
     hints = typing.get_type_hints(function, include_extras=True)
     path_names = {snake(n) for n in re.findall(r"\{(\w+)\}", route.path)}
     parameters = []
@@ -95,6 +95,9 @@ def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., 
         kwargs = dict(marker.kwargs) if marker else {}
         if name in path_names:
             annotation = Annotated[base, powertools_params.Path(**kwargs)]
+        elif marker is not None and marker.location == "header":
+            kwargs.setdefault("alias", name.replace("_", "-"))
+            annotation = Annotated[base, powertools_params.Header(**kwargs)]
         elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
             if to_camel(name) != name:
                 kwargs.setdefault("alias", to_camel(name))

@@ -1,0 +1,18 @@
+"""GET /assignments/{assignmentId}: one assignment."""
+
+import uuid
+
+from functions.assignment import use_cases
+from functions.assignment.models import Assignment
+from functions.assignment.service import SERVICE
+from lms_platform.http import current_principal
+
+api = SERVICE.endpoint(__name__)
+
+
+@api.handle
+def get_assignment(assignment_id: uuid.UUID) -> Assignment:
+    return use_cases.get_assignment(current_principal(), assignment_id)
+
+
+handler = api.handler
