@@ -78,7 +78,7 @@ def test_a_teacher_adds_an_assignment_to_a_lesson_with_exact_scores(
         create_assignment(
             room.teacher,
             room.id,
-            title="  Essay on engines ",
+            title="Essay on engines",
             description="Two pages.",
             lessonId=room.lesson_ids[1],
             dueAt="2031-05-01T12:00:00+02:00",
