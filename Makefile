@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,infra,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[local,payment,infra,dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)  ## the virtualenv with the project and all its extras

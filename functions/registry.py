@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from functions.course.service import SERVICE as COURSE
 from functions.enrollment.service import SERVICE as ENROLLMENT
+from functions.payment.service import SERVICE as PAYMENT
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT)
+SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT, PAYMENT)
 
 
 def service(name: str) -> Service:

@@ -64,8 +64,10 @@ class Param:
     """Where a handler argument comes from (``in``) and its constraints, as pydantic's
     ``Field`` takes them: ``Annotated[int, Query(ge=1, le=100)]``."""
 
-    location: str  # "query" | "path"
+    location: str  # "query" | "path" | "header" | "raw_body"
     constraints: tuple[tuple[str, Any], ...] = ()
+    # A header's name on the wire (``Idempotency-Key``); matched without regard to case.
+    name: str | None = None
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -78,6 +80,22 @@ def Query(**constraints: Any) -> Any:
 
 def Path(**constraints: Any) -> Any:
     return Param("path", tuple(sorted(constraints.items())))
+
+
+def Header(name: str, **constraints: Any) -> Any:
+    """A request header by its name (``Annotated[str, Header("Idempotency-Key", ...)]``).
+
+    API Gateway passes header names in lower case; the name is matched without regard to
+    case, and a header that is missing where the argument has no default is a 422 naming
+    it (``["header", "Idempotency-Key"]``)."""
+    return Param("header", tuple(sorted(constraints.items())), name)
+
+
+def RawBody() -> Any:
+    """The request body as the exact text the client sent (``Annotated[str, RawBody()]``),
+    neither parsed nor validated: for a signature computed over the bytes (webhooks). An
+    empty body is the empty string."""
+    return Param("raw_body")
 
 
 @dataclass
@@ -128,6 +146,13 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     status, title = 409, "Conflict"
+
+
+class PaymentRequired(Problem):
+    """The payment was refused (a card declined): the reason travels as extension members
+    (``declineCode``)."""
+
+    status, title = 402, "Payment required"
 
 
 class PayloadTooLarge(Problem):
@@ -288,8 +313,8 @@ def _is_body(annotation: Any) -> bool:
 @dataclass(frozen=True)
 class _Parameter:
     name: str  # the handler's argument
-    alias: str  # the API's name (userId, limit)
-    location: str  # "path" | "query"
+    alias: str  # the API's name (userId, limit, Idempotency-Key)
+    location: str  # "path" | "query" | "header"
 
 
 class Binder:
@@ -304,6 +329,7 @@ class Binder:
         self.parameters: list[_Parameter] = []
         self.body_name: str | None = None
         self.body_model: type[BaseModel] | None = None
+        self.raw_body_name: str | None = None
         fields: dict[str, Any] = {}
         for name, parameter in signature.parameters.items():
             annotation = hints.get(name, str)
@@ -311,8 +337,15 @@ class Binder:
             if marker is None and name not in path_names and _is_body(base):
                 self.body_name, self.body_model = name, base
                 continue
+            if marker is not None and marker.location == "raw_body":
+                self.raw_body_name = name
+                continue
             location = "path" if name in path_names else (marker.location if marker else "query")
-            alias = path_names.get(name) or to_camel(name)
+            if location == "header":
+                assert marker is not None and marker.name, f"{name}: a header needs its name"
+                alias = marker.name
+            else:
+                alias = path_names.get(name) or to_camel(name)
             constraints = marker.kwargs if marker else {}
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             fields[name] = (base, Field(default, alias=alias, **constraints))
@@ -327,6 +360,7 @@ class Binder:
             else None
         )
         self._locations = {p.alias: p.location for p in self.parameters}
+        self._has_headers = any(p.location == "header" for p in self.parameters)
         returned = hints.get("return", Any)
         self.returns_response = returned is Response or (
             isinstance(returned, type) and issubclass(returned, Response)
@@ -356,8 +390,15 @@ class Binder:
                 k: urllib.parse.unquote(v) for k, v in found.groupdict().items()
             }
             query = event.get("queryStringParameters") or {}
+            sources = {"path": path, "query": query}
+            if self._has_headers:
+                sources["header"] = {
+                    str(k).lower(): v for k, v in (event.get("headers") or {}).items()
+                }
             raw = {
-                p.alias: (path if p.location == "path" else query).get(p.alias)
+                p.alias: sources[p.location].get(
+                    p.alias.lower() if p.location == "header" else p.alias
+                )
                 for p in self.parameters
             }
             raw = {k: v for k, v in raw.items() if v is not None}
@@ -375,15 +416,15 @@ class Binder:
                 arguments[self.body_name or "body"] = self._body(event)
             except Invalid as invalid:
                 errors.extend(invalid.errors)
+        if self.raw_body_name is not None:
+            arguments[self.raw_body_name] = _body_text(event)
         if errors:
             raise Invalid(errors)
         return arguments
 
     def _body(self, event: dict[str, Any]) -> BaseModel:
         assert self.body_model is not None
-        text = event.get("body") or ""
-        if event.get("isBase64Encoded") and text:
-            text = base64.b64decode(text).decode()
+        text = _body_text(event)
         if not text.strip():
             raise Invalid([{"location": ["body"], "message": "a JSON body is required",
                             "type": "missing"}])  # fmt: skip
@@ -417,6 +458,15 @@ class Binder:
             "body": self.result_adapter.dump_json(value, by_alias=True).decode(),
             "isBase64Encoded": False,
         }
+
+
+def _body_text(event: dict[str, Any]) -> str:
+    """The body as text (API Gateway base64-encodes what it does not take for text; a body
+    that is not UTF-8 was refused with a 400 before binding)."""
+    text = event.get("body") or ""
+    if event.get("isBase64Encoded") and text:
+        return base64.b64decode(text).decode()
+    return str(text)
 
 
 def _refuse_nul(text: str) -> None:

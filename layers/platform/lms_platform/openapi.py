@@ -75,9 +75,10 @@ def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable
 
 
 def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path`` as its own
-    ``Query``/``Path`` (query parameters under their camelCase API names), a ``Response``
-    return as a JSON object."""
+    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path``/
+    ``http.Header`` as its own ``Query``/``Path``/``Header`` (query parameters under their
+    camelCase API names, headers under theirs), a raw body as a JSON body of any shape, a
+    ``Response`` return as a JSON object."""
     hints = typing.get_type_hints(function, include_extras=True)
     path_names = {snake(n) for n in re.findall(r"\{(\w+)\}", route.path)}
     parameters = []
@@ -90,6 +91,10 @@ def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., 
         kwargs = dict(marker.kwargs) if marker else {}
         if name in path_names:
             annotation = Annotated[base, powertools_params.Path(**kwargs)]
+        elif marker is not None and marker.location == "header":
+            annotation = Annotated[base, powertools_params.Header(alias=marker.name, **kwargs)]
+        elif marker is not None and marker.location == "raw_body":
+            annotation = Annotated[base, powertools_params.Body(media_type="application/json")]
         elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
             if to_camel(name) != name:
                 kwargs.setdefault("alias", to_camel(name))
