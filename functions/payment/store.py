@@ -91,12 +91,14 @@ SELECT {_INVOICE},
 FROM invoices i WHERE i.id = :id
 """
 
-LOCK_INVOICE = f"""
-SELECT {_INVOICE},
-  EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id
-          AND p.status IN ('PROCESSING', 'REQUIRES_ACTION')) AS payment_in_progress
-FROM invoices i WHERE i.id = :id
-FOR UPDATE OF i
+LOCK_INVOICE = f"SELECT {_INVOICE} FROM invoices i WHERE i.id = :id FOR UPDATE OF i"
+
+# Asked in a statement of its own, after the invoice's lock is held: a subquery of the
+# locking statement would read the snapshot taken before the wait, and miss the payment
+# that the lock's previous holder just committed.
+PAYMENT_IN_PROGRESS = """
+SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = :invoice_id
+               AND status IN ('PROCESSING', 'REQUIRES_ACTION')) AS found
 """
 
 VOID_INVOICE = f"""

@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pg8000.exceptions import DatabaseError
+
 from functions.payment import idempotency, money, store
 from functions.payment.gateway import (
     INTENT_EVENTS,
@@ -57,7 +59,7 @@ from functions.payment.models import (
 )
 from lms_events import payment as events
 from lms_platform import observability
-from lms_platform.db import Row, UnitOfWork
+from lms_platform.db import Row, UnitOfWork, is_unique_violation
 from lms_platform.http import (
     BadRequest,
     Conflict,
@@ -153,6 +155,11 @@ def _payment(row: Row) -> Payment:
         **{k: row[k] for k in Payment.model_fields if k != "amount"},
         amount=money.format_amount(Decimal(str(row["amount"])), row["currency"]),
     )
+
+
+def _exact(amount: Decimal, currency: str) -> Decimal:
+    """The amount with exactly its currency's decimals (the column keeps four)."""
+    return Decimal(money.format_amount(amount, currency))
 
 
 def _payment_from_json(item: dict[str, Any]) -> Payment:
@@ -282,7 +289,7 @@ def create_invoice(caller: Principal, body: CreateInvoice) -> Invoice:
                 user_id=row["user_id"],
                 plan_id=row["plan_id"],
                 plan_interval=row["plan_interval"],
-                amount=row["amount"],
+                amount=_exact(row["amount"], row["currency"]),
                 currency=row["currency"],
                 due_at=row["due_at"],
                 created_at=row["created_at"],
@@ -342,7 +349,7 @@ def void_invoice(caller: Principal, invoice_id: uuid.UUID) -> Invoice:
             return _invoice(invoice)
         if invoice["status"] == "PAID":
             raise InvoiceNotOpen("a paid invoice cannot be voided")
-        if invoice["payment_in_progress"]:
+        if _payment_in_progress(uow, invoice_id):
             raise PaymentInProgress("a payment of this invoice is in progress")
         row = uow.fetch_one(store.VOID_INVOICE, id=invoice_id, voided_by=caller.user_id)
         assert row is not None
@@ -401,7 +408,7 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
             answer = idempotency.finish_problem(
                 uow, held, InvoiceNotOpen("this invoice is void", invoiceId=str(invoice_id))
             )
-        elif invoice["payment_in_progress"]:
+        elif _payment_in_progress(uow, invoice_id):
             # Refused before doing anything: nothing is kept for the key (as the gateway's
             # own keys behave), so the same request may be sent again later.
             idempotency.forget(uow, held)
@@ -426,7 +433,16 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
         assert payment is not None
         return held, payment
 
-    started = database.transaction(start)
+    try:
+        started = database.transaction(start)
+    except DatabaseError as error:
+        if not is_unique_violation(error, "uq_payments_one_live_per_invoice"):
+            raise
+        # The database's own guard (one payment in flight per invoice); the key's claim was
+        # rolled back with the rest.
+        raise PaymentInProgress(
+            "another payment of this invoice is in progress", invoiceId=str(invoice_id)
+        ) from None
     if isinstance(started, Response):
         return started
     held, payment = started
@@ -443,6 +459,11 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
     except BaseException:
         _release(held)
         raise
+
+
+def _payment_in_progress(uow: UnitOfWork, invoice_id: uuid.UUID) -> bool:
+    found = uow.fetch_one(store.PAYMENT_IN_PROGRESS, invoice_id=invoice_id)
+    return bool(found and found["found"])
 
 
 def _payment_key(held: idempotency.Claim) -> str:
@@ -591,7 +612,7 @@ def apply_intent(
             user_id=paid["user_id"],
             plan_id=paid["plan_id"],
             plan_interval=paid["plan_interval"],
-            amount=paid["amount"],
+            amount=_exact(paid["amount"], paid["currency"]),
             currency=paid["currency"],
             paid_at=paid["paid_at"],
             payment_id=payment["id"],
@@ -622,7 +643,7 @@ def _fail(
             invoice_id=failed["invoice_id"],
             user_id=failed["user_id"],
             payment_id=failed["id"],
-            amount=failed["amount"],
+            amount=_exact(failed["amount"], failed["currency"]),
             currency=failed["currency"],
             failure_code=code,
             decline_code=decline_code,

@@ -57,11 +57,14 @@ class Gateway:
     """The simulator, and the webhooks it made, delivered on demand."""
 
     sim: GatewaySimulator
+    start: int = 0  # events before this test are not its own
     sent: int = 0
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The events the gateway made during this test (each change of an intent)."""
         with self.sim.state.lock:
-            return [e for e in self.sim.state.events if kind is None or e["type"] == kind]
+            mine = self.sim.state.events[self.start :]
+        return [e for e in mine if kind is None or e["type"] == kind]
 
     def deliver(self, event: dict[str, Any], *, timestamp: int | None = None) -> Reply:
         payload, signature = self.sim.signed(event, timestamp)
@@ -69,7 +72,7 @@ class Gateway:
 
     def deliver_new(self) -> list[Reply]:
         """Every event made since the last call, in order."""
-        fresh = self.events()[self.sent :]
+        fresh = self.events()[self.sent - self.start :]
         self.sent += len(fresh)
         return [self.deliver(e) for e in fresh]
 
@@ -79,7 +82,8 @@ class Gateway:
 
 @pytest.fixture
 def gateway(simulator: GatewaySimulator, db_clean: None) -> Gateway:
-    return Gateway(simulator, sent=len(simulator.state.events))
+    made = len(simulator.state.events)
+    return Gateway(simulator, start=made, sent=made)
 
 
 def webhook(payload: str, signature: str | None) -> Reply:
