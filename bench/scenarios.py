@@ -30,6 +30,7 @@ class Scenario:
     body: dict[str, Any] | None = None
     query: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # overrides of path parameters
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -79,7 +80,41 @@ SCENARIOS: dict[str, Scenario] = {
     "get_enrollment": Scenario("student"),
     "complete_lesson": Scenario("student"),
     "cancel_enrollment": Scenario("admin", params={"enrollmentId": "{spareEnrollmentId}"}),
+    # payment
+    "create_plan": Scenario(
+        "admin", {"name": "Cold", "price": "9.90", "currency": "USD", "interval": "month"}
+    ),
+    "list_plans": Scenario(None, query={"limit": "20"}),
+    "update_plan": Scenario("admin", {"name": "Renamed"}),
+    "archive_plan": Scenario("admin", params={"planId": "{sparePlanId}"}),
+    "create_invoice": Scenario("student", {"planId": "{planId}"}),
+    "list_my_invoices": Scenario("student", query={"limit": "20"}),
+    "get_invoice": Scenario("student"),
+    "void_invoice": Scenario("student", params={"invoiceId": "{spareInvoiceId}"}),
+    # Each run pays an invoice of its own, through the gateway (the simulator): the whole
+    # path, the stripe library's import and two gateway calls included.
+    "pay_invoice": Scenario(
+        "student",
+        {"paymentMethod": "pm_card_visa"},
+        params={"invoiceId": "__NEXT_INVOICE__"},
+        headers={"Idempotency-Key": "__UNIQUE__"},
+    ),
+    # A signed event about a payment that is not ours: verified, recorded, acknowledged.
+    "payment_webhook": Scenario(
+        None,
+        {
+            "id": "evt___UNIQUE__",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": 0,
+            "data": {"object": {"id": "pi___UNIQUE__", "status": "succeeded", "amount": 990}},
+        },
+        headers={"Stripe-Signature": "__STRIPE_SIGNATURE__"},
+    ),
 }
+
+# Invoices the pay scenario's runs pay, one each (made by ``prepare``).
+INVOICE_POOL: list[str] = []
 
 
 def prepare() -> dict[str, str]:
@@ -125,6 +160,7 @@ def prepare() -> dict[str, str]:
     enrollment = enrollments.enroll(me, main.id)
     other = Principal(spare.id, frozenset({"STUDENT"}), spare.email)
     spare_enrollment = enrollments.enroll(other, main.id)
+    plan, spare_plan, invoice, spare_invoice = _payments(admin, me)
     return {
         "studentId": str(student.id),
         "studentEmail": student.email,
@@ -143,7 +179,34 @@ def prepare() -> dict[str, str]:
         "enrollmentId": str(enrollment.id),
         "spareEnrollmentId": str(spare_enrollment.id),
         "role": "STUDENT",
+        "planId": plan,
+        "sparePlanId": spare_plan,
+        "invoiceId": invoice,
+        "spareInvoiceId": spare_invoice,
     }
+
+
+def _payments(admin: Any, student: Any) -> tuple[str, str, str, str]:
+    """Plans and invoices for the Payment routes; the pool of invoices the pay runs pay."""
+    from functions.payment import use_cases as payments
+    from functions.payment.models import CreateInvoice, CreatePlan
+    from lms_platform.http import Principal, _principal
+
+    token = _principal.set(Principal(admin.id, frozenset({"ADMIN"}), admin.email))
+    try:
+        made = [
+            payments.create_plan(
+                CreatePlan(name=name, price="19.90", currency="USD", interval="month")
+            )
+            for name in ("Bench", "Spare")
+        ]
+    finally:
+        _principal.reset(token)
+    invoices = [
+        payments.create_invoice(student, CreateInvoice(plan_id=made[0].id)) for _ in range(14)
+    ]
+    INVOICE_POOL[:] = [str(i.id) for i in invoices[2:]]
+    return str(made[0].id), str(made[1].id), str(invoices[0].id), str(invoices[1].id)
 
 
 def deliver_published_events() -> None:
@@ -201,7 +264,7 @@ def event_for(route: Any, scenario: Scenario, ids: dict[str, str]) -> dict[str, 
         "routeKey": route.key,
         "rawPath": path,
         "rawQueryString": "&".join(f"{k}={v}" for k, v in scenario.query.items()),
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **scenario.headers},
         "queryStringParameters": scenario.query or None,
         "pathParameters": values or None,
         "requestContext": context,
@@ -224,7 +287,20 @@ def _fill(text: str, ids: dict[str, str]) -> str:
 
 
 def per_run(event_json: str) -> str:
-    """The event of one run: fresh unique values where the scenario asks for them."""
-    return event_json.replace("__UNIQUE__", secrets.token_hex(6)).replace(
+    """The event of one run: fresh unique values where the scenario asks for them, an
+    invoice of its own to pay, a webhook signed now."""
+    text = event_json.replace("__UNIQUE__", secrets.token_hex(6)).replace(
         "__FRESH__", str(uuid.uuid4())
     )
+    if "__NEXT_INVOICE__" in text:
+        text = text.replace("__NEXT_INVOICE__", INVOICE_POOL.pop())
+    if "__STRIPE_SIGNATURE__" in text:
+        import os
+
+        from lms_local.gateway_simulator import sign
+
+        event = json.loads(text)
+        secret = os.environ["LMS_STRIPE_WEBHOOK_SECRET"]
+        event["headers"]["Stripe-Signature"] = sign(event["body"], secret)
+        text = json.dumps(event)
+    return text

@@ -1,22 +1,33 @@
 """The gateway through Stripe's official library (``stripe``), against Stripe itself or,
 locally, the gateway simulator of ``lms run`` (``stripe_api_base``).
 
-Imported only by what talks to the gateway (paying, the webhook, reconciliation): the
-library and the HTTP client it loads cost a cold start ~110 ms (``make bench``), which no
-other function of the service pays.
+Imported only by what talks to the gateway (paying, the webhook, reconciliation).
+
+Cold start (``make bench``): importing ``stripe`` costs ~75-120 ms, of which ~45-75 ms is
+``requests`` -- imported by ``stripe`` at import time only to choose its default HTTP
+client -- and ~25-35 ms ``asyncio``, which ``stripe._http_client`` imports unconditionally.
+The adapter brings its own HTTP client (``http.client``, already loaded by the platform's
+EventBridge client), with timeouts and a kept connection, so it hides ``requests`` while
+``stripe`` is imported (when no one in the process has imported it yet); ``asyncio``
+stays.
 
 Timeouts: a route function has 10 s; a payment makes at most two gateway calls, each
-bounded here (connect, read) so that both fit. The library's own retries are off: a call
-that got no answer is retried by the use case with the same idempotency key (the client's
-retry, or the reconciliation job), which is what makes a retry safe.
+bounded here so that both fit. The library's own retries are off: a call that got no
+answer is retried by the use case with the same idempotency key (the client's retry, or
+the reconciliation job), which is what makes a retry safe.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import ssl
+import sys
+import threading
+import urllib.parse
+from functools import lru_cache
+from types import ModuleType
 from typing import Any
-
-import stripe
 
 from functions.payment.gateway import (
     GatewayEvent,
@@ -27,14 +38,30 @@ from functions.payment.gateway import (
 )
 from lms_platform.settings import get_settings
 
-CONNECT_TIMEOUT_SECONDS = 1.5
-READ_TIMEOUT_SECONDS = 3.5
+TIMEOUT_SECONDS = 4.0
 # Stripe's own recommendation and the issue's rule: a signed webhook older than this is
 # refused, so that a captured one cannot be replayed later.
 WEBHOOK_TOLERANCE_SECONDS = 300
 # Payment methods that never redirect the customer (cards): redirect-based ones would need
 # a return URL at confirmation.
 AUTOMATIC_PAYMENT_METHODS: Any = {"enabled": True, "allow_redirects": "never"}
+
+
+@lru_cache(maxsize=1)
+def _stripe() -> ModuleType:
+    """``stripe``, imported without ``requests`` unless this process already has it."""
+    if "stripe" in sys.modules or "requests" in sys.modules:
+        import stripe
+
+        return stripe
+    # None in sys.modules makes ``import requests`` fail, so stripe settles for urllib as
+    # its default client (never used: the adapter passes its own). Restored at once.
+    sys.modules["requests"] = None  # type: ignore[assignment]
+    try:
+        import stripe
+    finally:
+        del sys.modules["requests"]
+    return stripe
 
 
 def keys() -> tuple[str, str, str | None]:
@@ -54,17 +81,79 @@ def keys() -> tuple[str, str, str | None]:
     return settings.stripe_secret_key, settings.stripe_webhook_secret, settings.stripe_api_base
 
 
+def _http_client(timeout: float) -> Any:
+    """A ``stripe.HTTPClient`` on ``http.client``: one kept connection per thread and host,
+    opened again once when a kept one turns out closed (every write carries an idempotency
+    key, so sending it again is safe)."""
+    stripe = _stripe()
+    context = ssl.create_default_context()
+
+    class KeptConnectionClient(stripe.HTTPClient):  # type: ignore[name-defined,misc]
+        name = "http.client"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._local = threading.local()
+
+        def request(
+            self, method: str, url: str, headers: Any, post_data: Any = None
+        ) -> tuple[bytes, int, dict[str, str]]:
+            parts = urllib.parse.urlsplit(url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            body = post_data.encode() if isinstance(post_data, str) else post_data
+            for attempt in (1, 2):
+                connection, kept = self._connection(parts.scheme, parts.netloc)
+                try:
+                    connection.request(method.upper(), target, body=body, headers=dict(headers))
+                    response = connection.getresponse()
+                    content = response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    connection.close()
+                    self._local.connections.pop((parts.scheme, parts.netloc), None)
+                    stale = kept and isinstance(
+                        error,
+                        http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError,
+                    )
+                    if stale and attempt == 1:
+                        continue
+                    raise stripe.APIConnectionError(f"Network error: {error!r}") from error
+                found = {k.lower(): v for k, v in response.getheaders()}
+                return content, response.status, found
+            raise AssertionError("unreachable")
+
+        def request_stream(self, *args: Any, **kwargs: Any) -> Any:
+            raise NotImplementedError("streaming is not used")
+
+        def _connection(self, scheme: str, netloc: str) -> tuple[Any, bool]:
+            connections = getattr(self._local, "connections", None)
+            if connections is None:
+                connections = self._local.connections = {}
+            found = connections.get((scheme, netloc))
+            if found is not None:
+                return found, True
+            if scheme == "https":
+                made: Any = http.client.HTTPSConnection(netloc, timeout=timeout, context=context)
+            else:
+                made = http.client.HTTPConnection(netloc, timeout=timeout)
+            connections[(scheme, netloc)] = made
+            return made, False
+
+        def close(self) -> None:
+            for connection in getattr(self._local, "connections", {}).values():
+                connection.close()
+
+    return KeptConnectionClient()
+
+
 class StripeGateway:
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str | None = None):
+        stripe = _stripe()
         self._webhook_secret = webhook_secret
         self._client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
             max_network_retries=0,
-            # A kept session: the TLS connection to the gateway outlives the request.
-            http_client=stripe.RequestsClient(
-                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
-            ),
+            http_client=_http_client(TIMEOUT_SECONDS),
         )
         self._intents = self._client.v1.payment_intents
 
@@ -103,6 +192,7 @@ class StripeGateway:
         )
 
     def verify_event(self, payload: str, signature: str | None) -> GatewayEvent:
+        stripe = _stripe()
         try:
             stripe.WebhookSignature.verify_header(
                 payload, signature, self._webhook_secret, WEBHOOK_TOLERANCE_SECONDS
@@ -123,6 +213,7 @@ class StripeGateway:
 
 
 def _call(request: Any) -> Intent:
+    stripe = _stripe()
     try:
         found = request()
     except stripe.CardError as error:
