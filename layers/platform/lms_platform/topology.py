@@ -19,7 +19,7 @@ MAX_RECEIVE_COUNT = 5
 CONSUMER_BATCH_SIZE = 10
 RELAY_SCHEDULE_MINUTES = 1
 # What a browser may send cross-origin, for the origins a deployment allows (none by default).
-CORS_ALLOW_HEADERS = ("authorization", "content-type", "x-correlation-id")
+CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "x-correlation-id")
 CORS_MAX_AGE_SECONDS = 3600
 
 
