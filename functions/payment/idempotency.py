@@ -76,6 +76,8 @@ class Claim:
     user_id: uuid.UUID
     key: str
     id: uuid.UUID  # this use of the key
+    # First sent now (nothing can have been done under it yet), rather than taken up again.
+    fresh: bool = False
 
 
 def claim(uow: UnitOfWork, user_id: uuid.UUID, key: str, fingerprint: str) -> Claim | Response:
@@ -91,7 +93,7 @@ def claim(uow: UnitOfWork, user_id: uuid.UUID, key: str, fingerprint: str) -> Cl
         keep=float(KEEP_SECONDS),
     )
     if claimed is not None:
-        return Claim(user_id, key, claimed["id"])
+        return Claim(user_id, key, claimed["id"], bool(claimed["fresh"]))
     record = uow.fetch_one(store.KEY_RECORD, user_id=user_id, key=key)
     assert record is not None, "the key's row is locked by the claim"
     if record["fingerprint"] != fingerprint:

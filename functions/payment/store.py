@@ -215,7 +215,7 @@ ON CONFLICT ON CONSTRAINT pk_idempotency_keys DO UPDATE SET
 WHERE k.expires_at <= now()
    OR (k.response_status IS NULL AND k.fingerprint = excluded.fingerprint
        AND (k.locked_until IS NULL OR k.locked_until <= now()))
-RETURNING k.id
+RETURNING k.id, (k.xmax = 0) AS fresh
 """
 
 KEY_RECORD = """

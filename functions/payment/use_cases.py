@@ -393,7 +393,7 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
             answer = idempotency.finish_problem(
                 uow, held, InvoiceNotFound(f"no invoice {invoice_id}")
             )
-        else:
+        elif not held.fresh:
             payment = uow.fetch_one(store.RESUME_PAYMENT, idempotency_key=_payment_key(held))
         if answer is not None or invoice is None:
             pass

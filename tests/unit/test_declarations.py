@@ -32,3 +32,10 @@ def test_every_declared_route_has_its_handler_bound_to_that_route(service: Servi
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_a_service_publishes_only_its_own_source(service: Service) -> None:
     assert {e.source for e in service.publishes} <= {f"lms.{service.name}"}
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.jobs], ids=lambda s: s.name)
+def test_every_declared_job_has_its_handler(service: Service) -> None:
+    for job in service.jobs:
+        module_name, _, attribute = service.job_path(job).rpartition(".")
+        assert callable(getattr(importlib.import_module(module_name), attribute, None)), job.name
