@@ -383,31 +383,28 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
     def start(uow: UnitOfWork) -> Response | tuple[idempotency.Claim, Row]:
         found = idempotency.claim(uow, caller.user_id, key, print_)
         if isinstance(found, Response):
-            uow.commit()
-            return found
+            return _committed(uow, found)
         held = found
         invoice = uow.fetch_one(store.LOCK_INVOICE, id=invoice_id)
-        answer: Response | None = None
-        payment = None
         if invoice is None or invoice["user_id"] != caller.user_id:
-            answer = idempotency.finish_problem(
-                uow, held, InvoiceNotFound(f"no invoice {invoice_id}")
-            )
-        elif not held.fresh:
-            payment = uow.fetch_one(store.RESUME_PAYMENT, idempotency_key=_payment_key(held))
-        if answer is not None or invoice is None:
-            pass
-        elif payment is not None:
+            missing = InvoiceNotFound(f"no invoice {invoice_id}")
+            return _committed(uow, idempotency.finish_problem(uow, held, missing))
+        payment = (
+            None
+            if held.fresh
+            else uow.fetch_one(store.RESUME_PAYMENT, idempotency_key=_payment_key(held))
+        )
+        if payment is not None:
+            # A retry of a request that ended without a final answer: its payment goes on
+            # where it stopped, or answers for what it has become meanwhile.
             if payment["status"] != "PROCESSING":
-                answer = _final(uow, held, payment, invoice)
+                return _committed(uow, _final(uow, held, payment, invoice))
         elif invoice["status"] == "PAID":
-            answer = idempotency.finish_problem(
-                uow, held, InvoiceAlreadyPaid("this invoice is paid", invoiceId=str(invoice_id))
-            )
+            paid = InvoiceAlreadyPaid("this invoice is paid", invoiceId=str(invoice_id))
+            return _committed(uow, idempotency.finish_problem(uow, held, paid))
         elif invoice["status"] == "VOID":
-            answer = idempotency.finish_problem(
-                uow, held, InvoiceNotOpen("this invoice is void", invoiceId=str(invoice_id))
-            )
+            void = InvoiceNotOpen("this invoice is void", invoiceId=str(invoice_id))
+            return _committed(uow, idempotency.finish_problem(uow, held, void))
         elif _payment_in_progress(uow, invoice_id):
             # Refused before doing anything: nothing is kept for the key (as the gateway's
             # own keys behave), so the same request may be sent again later.
@@ -428,8 +425,6 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
                 payment_method=body.payment_method,
             )
         uow.commit()
-        if answer is not None:
-            return answer
         assert payment is not None
         return held, payment
 
@@ -459,6 +454,11 @@ def pay(caller: Principal, invoice_id: uuid.UUID, key: str, body: PayInvoice) ->
     except BaseException:
         _release(held)
         raise
+
+
+def _committed(uow: UnitOfWork, answer: Response) -> Response:
+    uow.commit()
+    return answer
 
 
 def _payment_in_progress(uow: UnitOfWork, invoice_id: uuid.UUID) -> bool:
