@@ -737,6 +737,14 @@ def reconcile(
             counts[_reconcile_one(row)] += 1
         except GatewayUnavailable:
             counts["gateway_unavailable"] += 1
+        except GatewayRefused as refused:
+            # The gateway does not know the intent (another account's key, a simulator
+            # restarted): left for an operator, and said so.
+            observability.logger("payment").error(
+                "the gateway refused to tell about a payment",
+                extra={"lms": {"paymentId": str(row["id"]), "error": str(refused)}},
+            )
+            counts["gateway_refused"] += 1
     counts["keys_forgotten"] = database.execute(store.SWEEP_KEYS, batch=SWEEP_BATCH)
     counts["gateway_events_forgotten"] = database.execute(
         store.SWEEP_GATEWAY_EVENTS, days=GATEWAY_EVENTS_KEPT_DAYS, batch=SWEEP_BATCH

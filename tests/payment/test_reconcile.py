@@ -141,3 +141,26 @@ def test_expired_idempotency_keys_are_forgotten(gateway: Gateway, admin_sql: Any
     assert reconcile_payments.handler({}, None)["keys_forgotten"] == 1
     # The key starts a new request now
     assert ok(pay(me, invoice["id"], "pm_card_visa", key="old-key"), 201)
+
+
+def test_a_payment_the_gateway_does_not_know_is_left_and_counted(
+    gateway: Gateway, admin_sql: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = student()
+    invoice = create_invoice(me, create_plan()["id"])
+    _lose_answers_of(monkeypatch, "confirm_intent", call=True)
+    assert pay(me, invoice["id"]).status == 503
+    monkeypatch.undo()
+    intent_id = ok(get_invoice(me, invoice["id"]))["payments"][0]["gatewayId"]
+    with gateway.sim.state.lock:
+        gone = gateway.sim.state.intents.pop(intent_id)  # as if the simulator had restarted
+    _age(admin_sql, invoice["id"], 600)
+
+    try:
+        counts = reconcile_payments.handler({}, None)
+    finally:
+        with gateway.sim.state.lock:
+            gateway.sim.state.intents[intent_id] = gone
+
+    assert counts["gateway_refused"] == 1
+    assert ok(get_invoice(me, invoice["id"]))["payments"][0]["status"] == "PROCESSING"
