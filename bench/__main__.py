@@ -38,7 +38,15 @@ COLD_RUNS = 5
 WARM_CALLS = 4000
 WARM_BLOCK = 200
 BUDGET = 3.0
-QUICK_ROUTES = ("get_me", "list_courses", "update_my_profile", "login", "enroll")
+QUICK_ROUTES = (
+    "get_me",
+    "list_courses",
+    "update_my_profile",
+    "login",
+    "enroll",
+    "pay_invoice",
+    "payment_webhook",
+)
 # Routes that hash or verify a password with argon2id on purpose: how many times.
 HASHING_ROUTES = {"register": 1, "login": 1, "change_password": 2}
 
@@ -116,6 +124,12 @@ def _prepare(workdir: Path) -> dict[str, str]:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
+    from lms_local.gateway_simulator import GatewaySimulator
+
+    simulator = GatewaySimulator(
+        secret_key="sk_test_bench",  # noqa: S106 (the simulator's own key)
+        webhook_secret="whsec_bench",  # noqa: S106
+    ).start()
     env = {
         **os.environ,
         "LMS_DATABASE_URL": admin_url,
@@ -125,6 +139,9 @@ def _prepare(workdir: Path) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
+        "LMS_STRIPE_SECRET_KEY": simulator.secret_key,
+        "LMS_STRIPE_WEBHOOK_SECRET": simulator.webhook_secret,
+        "LMS_STRIPE_API_BASE": simulator.url,
     }
     os.environ.update(env)
     migrate(admin_url, list(SERVICES), {})

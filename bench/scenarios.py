@@ -105,7 +105,41 @@ SCENARIOS: dict[str, Scenario] = {
     "list_my_submissions": Scenario("student"),
     "get_submission": Scenario("student"),
     "grade_submission": Scenario("teacher", {"score": 7, "feedback": "cold __UNIQUE__"}),
+    # payment
+    "create_plan": Scenario(
+        "admin", {"name": "Cold", "price": "9.90", "currency": "USD", "interval": "month"}
+    ),
+    "list_plans": Scenario(None, query={"limit": "20"}),
+    "update_plan": Scenario("admin", {"name": "Renamed"}),
+    "archive_plan": Scenario("admin", params={"planId": "{sparePlanId}"}),
+    "create_invoice": Scenario("student", {"planId": "{planId}"}),
+    "list_my_invoices": Scenario("student", query={"limit": "20"}),
+    "get_invoice": Scenario("student"),
+    "void_invoice": Scenario("student", params={"invoiceId": "{spareInvoiceId}"}),
+    # Each run pays an invoice of its own, through the gateway (the simulator): the whole
+    # path, the stripe library's import and two gateway calls included.
+    "pay_invoice": Scenario(
+        "student",
+        {"paymentMethod": "pm_card_visa"},
+        params={"invoiceId": "__NEXT_INVOICE__"},
+        headers={"Idempotency-Key": "__UNIQUE__"},
+    ),
+    # A signed event about a payment that is not ours: verified, recorded, acknowledged.
+    "payment_webhook": Scenario(
+        None,
+        {
+            "id": "evt___UNIQUE__",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "created": 0,
+            "data": {"object": {"id": "pi___UNIQUE__", "status": "succeeded", "amount": 990}},
+        },
+        headers={"Stripe-Signature": "__STRIPE_SIGNATURE__"},
+    ),
 }
+
+# Invoices the pay scenario's runs pay, one each (made by ``prepare``).
+INVOICE_POOL: list[str] = []
 
 
 def prepare() -> dict[str, str]:
@@ -165,6 +199,7 @@ def prepare() -> dict[str, str]:
     spare_assignment, archived = assignment("Spare"), assignment("Archived")
     work = SubmitWork(content=SubmissionContent(text="bench"))
     submission = assignments.submit(me, graded.id, work, idempotency_key=None)
+    plan, spare_plan, invoice, spare_invoice = _payments(admin, me)
     return {
         "studentId": str(student.id),
         "studentEmail": student.email,
@@ -187,7 +222,34 @@ def prepare() -> dict[str, str]:
         "archivedAssignmentId": str(archived.id),
         "submissionId": str(submission.id),
         "role": "STUDENT",
+        "planId": plan,
+        "sparePlanId": spare_plan,
+        "invoiceId": invoice,
+        "spareInvoiceId": spare_invoice,
     }
+
+
+def _payments(admin: Any, student: Any) -> tuple[str, str, str, str]:
+    """Plans and invoices for the Payment routes; the pool of invoices the pay runs pay."""
+    from functions.payment import use_cases as payments
+    from functions.payment.models import CreateInvoice, CreatePlan
+    from lms_platform.http import Principal, _principal
+
+    token = _principal.set(Principal(admin.id, frozenset({"ADMIN"}), admin.email))
+    try:
+        made = [
+            payments.create_plan(
+                CreatePlan(name=name, price="19.90", currency="USD", interval="month")
+            )
+            for name in ("Bench", "Spare")
+        ]
+    finally:
+        _principal.reset(token)
+    invoices = [
+        payments.create_invoice(student, CreateInvoice(plan_id=made[0].id)) for _ in range(14)
+    ]
+    INVOICE_POOL[:] = [str(i.id) for i in invoices[2:]]
+    return str(made[0].id), str(made[1].id), str(invoices[0].id), str(invoices[1].id)
 
 
 def deliver_published_events() -> None:
@@ -271,7 +333,8 @@ def _fill(text: str, ids: dict[str, str]) -> str:
 
 def per_run(event_json: str) -> str:
     """The event of one run: fresh unique values where the scenario asks for them (a new
-    id, a user registered for this run, a refresh token of a session started for it)."""
+    id, a user registered for this run, a refresh token of a session started for it, an
+    invoice of its own to pay, a webhook signed now)."""
     from functions.user import use_cases as users
     from functions.user.models import RegisterUser
 
@@ -284,4 +347,15 @@ def per_run(event_json: str) -> str:
         if "__REFRESH_TOKEN__" in text:
             tokens = users.login(email, PASSWORD)
             text = text.replace("__REFRESH_TOKEN__", tokens.refresh_token)
+    if "__NEXT_INVOICE__" in text:
+        text = text.replace("__NEXT_INVOICE__", INVOICE_POOL.pop())
+    if "__STRIPE_SIGNATURE__" in text:
+        import os
+
+        from lms_local.gateway_simulator import sign
+
+        event = json.loads(text)
+        secret = os.environ["LMS_STRIPE_WEBHOOK_SECRET"]
+        event["headers"]["Stripe-Signature"] = sign(event["body"], secret)
+        text = json.dumps(event)
     return text

@@ -6,10 +6,11 @@ from __future__ import annotations
 from functions.assignment.service import SERVICE as ASSIGNMENT
 from functions.course.service import SERVICE as COURSE
 from functions.enrollment.service import SERVICE as ENROLLMENT
+from functions.payment.service import SERVICE as PAYMENT
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT, ASSIGNMENT)
+SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT, ASSIGNMENT, PAYMENT)
 
 
 def service(name: str) -> Service:

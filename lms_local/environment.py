@@ -43,6 +43,8 @@ class LocalConfig:
     relay_interval: float = DEFAULT_RELAY_INTERVAL
     visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
     cors_origins: tuple[str, ...] = ()
+    # Every scheduled job this often (seconds) instead of its declared schedule; 0: none.
+    job_interval: float | None = None
 
     @classmethod
     def from_environment(
@@ -58,6 +60,11 @@ class LocalConfig:
                 _env_number("LMS_VISIBILITY_TIMEOUT_SECONDS", DEFAULT_VISIBILITY_TIMEOUT)
             ),
             cors_origins=cors_origins(os.environ.get("LMS_CORS_ORIGINS")),
+            job_interval=(
+                _env_number("LMS_JOB_INTERVAL_SECONDS", 0)
+                if os.environ.get("LMS_JOB_INTERVAL_SECONDS")
+                else None
+            ),
         )
 
     @property
@@ -85,6 +92,9 @@ class Environment:
     events_deferred: bool = False
     _pg_server: Any = None
     _moto: Any = None
+    # The payment gateway: the simulator (None when LMS_STRIPE_SECRET_KEY names a real
+    # Stripe test key, or before ``start_payment_gateway``).
+    gateway_simulator: Any = None
 
     # --- the database --------------------------------------------------------------------
 
@@ -126,6 +136,28 @@ class Environment:
             self.embedded_aws = True
             self.events_deferred = not serve
         return self.aws_endpoint_url
+
+    # --- the payment gateway -------------------------------------------------------------
+
+    def start_payment_gateway(self, webhook_url: str) -> None:
+        """The gateway simulator on a free port, the Payment functions pointed at it, its
+        webhooks sent to ``webhook_url``. With ``LMS_STRIPE_SECRET_KEY`` set (a Stripe test
+        key, with ``LMS_STRIPE_WEBHOOK_SECRET``) the functions talk to Stripe instead."""
+        if os.environ.get("LMS_STRIPE_SECRET_KEY"):
+            return
+        import secrets
+
+        from lms_local.gateway_simulator import GatewaySimulator
+
+        secret_key = "sk_test_local_" + secrets.token_hex(12)
+        webhook_secret = "whsec_local_" + secrets.token_hex(16)
+        self.gateway_simulator = GatewaySimulator(
+            secret_key=secret_key, webhook_secret=webhook_secret, webhook=webhook_url
+        ).start()
+        os.environ["LMS_STRIPE_SECRET_KEY"] = secret_key
+        os.environ["LMS_STRIPE_WEBHOOK_SECRET"] = webhook_secret
+        os.environ["LMS_STRIPE_API_BASE"] = self.gateway_simulator.url
+        reset_platform_caches()
 
     # --- the platform's environment ----------------------------------------------------
 
@@ -188,6 +220,9 @@ class Environment:
         from lms_platform.db import reset_databases
 
         reset_databases()
+        if self.gateway_simulator is not None:
+            self.gateway_simulator.stop()
+            self.gateway_simulator = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -206,6 +241,9 @@ def reset_platform_caches() -> None:
     reset_clients()
     auth.signing_key.cache_clear()
     pagination._key.cache_clear()
+    from functions.payment.gateway import reset_gateway
+
+    reset_gateway()
 
 
 def describe_database(url: str) -> str:

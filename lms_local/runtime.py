@@ -21,6 +21,7 @@ from typing import Any
 from lms_local.environment import Environment, LocalConfig, describe_database
 from lms_local.feeder import QueueFeeder
 from lms_local.gateway import OPENAPI_PATH, Gateway, GatewayServer, JwtAuthorizer
+from lms_local.jobs import JobSchedule
 from lms_local.lambdas import WorkerPool
 from lms_local.relay import RelaySchedule, log_sweep, sweep
 from lms_local.state import RuntimeRecord
@@ -39,6 +40,7 @@ class Runtime:
         self.pool: WorkerPool | None = None
         self.feeders: list[QueueFeeder] = []
         self.relay: RelaySchedule | None = None
+        self.jobs: JobSchedule | None = None
         self.started_in = 0.0
 
     def start(self) -> None:
@@ -66,6 +68,8 @@ class Runtime:
         environment.start_aws(serve=True)
         environment.configure(jwt_issuer=gateway_url)
         step("AWS endpoint")
+        environment.start_payment_gateway(f"{gateway_url}/payments/webhook")
+        step("payment gateway")
         environment.migrate(self.services)
         step("migrations")
         feeds = environment.provision(self.services)
@@ -87,6 +91,8 @@ class Runtime:
             self.feeders.append(feeder)
         self.relay = RelaySchedule(self.services, config.relay_interval, self.stop_event)
         self.relay.start()
+        self.jobs = JobSchedule(self.services, self.stop_event, interval=config.job_interval)
+        self.jobs.start()
 
         keys = auth.jwks()["keys"]  # the issuer's key set, read once as API Gateway caches it
         authorizer = JwtAuthorizer(
@@ -127,6 +133,8 @@ class Runtime:
             feeder.join(timeout=10)
         if self.relay is not None:
             self.relay.join(timeout=30)
+        if self.jobs is not None:
+            self.jobs.join(timeout=30)
         if self.pool is not None:
             self.pool.shutdown()
         self.environment.close()
@@ -146,6 +154,11 @@ class Runtime:
             else f"{env.aws_endpoint_url} (AWS_ENDPOINT_URL)"
         )
         consumers = ", ".join(f.queue_name for f in self.feeders) or "none yet"
+        payments = (
+            f"gateway simulator at {env.gateway_simulator.url} (webhooks to {url}/payments/webhook)"
+            if env.gateway_simulator is not None
+            else "Stripe (LMS_STRIPE_SECRET_KEY)"
+        )
         relay = (
             f"every {self.config.relay_interval:g} s"
             if self.relay and self.relay.services and self.config.relay_interval > 0
@@ -159,6 +172,8 @@ class Runtime:
                 f"  AWS           {aws}, event bus {os.environ.get('LMS_EVENT_BUS_NAME')}",
                 f"  consumers     {consumers}",
                 f"  relay         {relay}",
+                f"  jobs          {self.jobs.describe() if self.jobs else 'off'}",
+                f"  payments      {payments}",
                 f"  state folder  {self.config.state.root}",
                 "",
                 "  First administrator (in another terminal; the password is prompted):",

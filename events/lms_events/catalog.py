@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lms_events import assignment, course, enrollment, user
+from lms_events import assignment, course, enrollment, payment, user
 from lms_events.envelope import Envelope, EventData
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
@@ -13,6 +13,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     *course.EVENTS,
     *enrollment.EVENTS,
     *assignment.EVENTS,
+    *payment.EVENTS,
 )
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"

@@ -99,9 +99,11 @@ def http(
     raw: bytes | None = None,
     token: str | None = None,
     headers: dict[str, str] | None = None,
+    url: str | None = None,
 ) -> Reply:
+    """A request to the runtime's gateway (or to ``url``, another local server)."""
     data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
-    request = urllib.request.Request(rt.url + path, data=data, method=method)  # noqa: S310
+    request = urllib.request.Request(url or rt.url + path, data=data, method=method)  # noqa: S310
     if data is not None:
         request.add_header("Content-Type", "application/json")
     if token is not None:

@@ -39,3 +39,10 @@ def test_the_consumer_runs_exactly_the_tasks_its_service_declares(service: Servi
     assert service.consumer_path is not None
     module = importlib.import_module(service.consumer_path.rsplit(".", 1)[0])
     assert sorted(module.consumer.task_names) == sorted(service.tasks)
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if s.jobs], ids=lambda s: s.name)
+def test_every_declared_job_has_its_handler(service: Service) -> None:
+    for job in service.jobs:
+        module_name, _, attribute = service.job_path(job).rpartition(".")
+        assert callable(getattr(importlib.import_module(module_name), attribute, None)), job.name

@@ -156,8 +156,10 @@ class Param:
     """Where a handler argument comes from (``in``) and its constraints, as pydantic's
     ``Field`` takes them: ``Annotated[int, Query(ge=1, le=100)]``."""
 
-    location: str  # "query" | "path" | "header"
+    location: str  # "query" | "path" | "header" | "raw_body"
     constraints: tuple[tuple[str, Any], ...] = ()
+    # A header's name on the wire (``Idempotency-Key``); matched without regard to case.
+    name: str | None = None
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -172,10 +174,19 @@ def Path(**constraints: Any) -> Any:
     return Param("path", tuple(sorted(constraints.items())))
 
 
-def Header(**constraints: Any) -> Any:
-    """A request header named like the argument with hyphens (``idempotency_key`` is
-    ``Idempotency-Key``), matched in any letter case."""
-    return Param("header", tuple(sorted(constraints.items())))
+def Header(name: str | None = None, **constraints: Any) -> Any:
+    """A request header: by its name (``Header("Idempotency-Key")``), or named like the
+    argument with hyphens (``idempotency_key`` is ``Idempotency-Key``). API Gateway passes
+    header names in lower case; the name is matched without regard to case, and a header
+    that is missing where the argument has no default is a 422 naming it."""
+    return Param("header", tuple(sorted(constraints.items())), name)
+
+
+def RawBody() -> Any:
+    """The request body as the exact text the client sent (``Annotated[str, RawBody()]``),
+    neither parsed nor validated: for a signature computed over the bytes (webhooks). An
+    empty body is the empty string."""
+    return Param("raw_body")
 
 
 @dataclass
@@ -238,6 +249,13 @@ class MethodNotAllowed(Problem):
     def __init__(self, detail: str | None = None, *, allow: str, **extensions: Any) -> None:
         super().__init__(detail, **extensions)
         self.headers = {"Allow": allow}
+
+
+class PaymentRequired(Problem):
+    """The payment was refused (a card declined): the reason travels as extension members
+    (``declineCode``)."""
+
+    status, title = 402, "Payment required"
 
 
 class PayloadTooLarge(Problem):
@@ -402,7 +420,7 @@ def _is_body(annotation: Any) -> bool:
 @dataclass(frozen=True)
 class _Parameter:
     name: str  # the handler's argument
-    alias: str  # the API's name (userId, limit; a header's in lower case: idempotency-key)
+    alias: str  # the API's name (userId, limit, Idempotency-Key)
     location: str  # "path" | "query" | "header"
 
 
@@ -420,6 +438,7 @@ class Binder:
         self.parameters: list[_Parameter] = []
         self.body_name: str | None = None
         self.body_model: type[BaseModel] | None = None
+        self.raw_body_name: str | None = None
         fields: dict[str, Any] = {}
         for name, parameter in signature.parameters.items():
             annotation = hints.get(name, str)
@@ -427,9 +446,13 @@ class Binder:
             if marker is None and name not in path_names and _is_body(base):
                 self.body_name, self.body_model = name, base
                 continue
+            if marker is not None and marker.location == "raw_body":
+                self.raw_body_name = name
+                continue
             location = "path" if name in path_names else (marker.location if marker else "query")
             if location == "header":
-                alias = name.replace("_", "-")
+                named = marker.name if marker is not None else None
+                alias = named or name.replace("_", "-")
             else:
                 alias = path_names.get(name) or to_camel(name)
             constraints = marker.kwargs if marker else {}
@@ -446,6 +469,7 @@ class Binder:
             else None
         )
         self._locations = {p.alias: p.location for p in self.parameters}
+        self._has_headers = any(p.location == "header" for p in self.parameters)
         returned = hints.get("return", Any)
         self.returns_response = returned is Response or (
             isinstance(returned, type) and issubclass(returned, Response)
@@ -536,9 +560,14 @@ class Binder:
                 "path": path,
                 "query": query,
                 # Header names are case-insensitive (API Gateway passes them in lower case).
-                "header": {k.lower(): v for k, v in (event.get("headers") or {}).items()},
+                "header": {str(k).lower(): v for k, v in (event.get("headers") or {}).items()},
             }
-            raw = {p.alias: sources[p.location].get(p.alias) for p in self.parameters}
+            raw = {
+                p.alias: sources[p.location].get(
+                    p.alias.lower() if p.location == "header" else p.alias
+                )
+                for p in self.parameters
+            }
             raw = {k: v for k, v in raw.items() if v is not None}
             try:
                 validated = self.params_model.model_validate(raw)
@@ -554,15 +583,15 @@ class Binder:
                 arguments[self.body_name or "body"] = self._body(event)
             except Invalid as invalid:
                 errors.extend(invalid.errors)
+        if self.raw_body_name is not None:
+            arguments[self.raw_body_name] = _body_text(event)
         if errors:
             raise Invalid(errors)
         return arguments
 
     def _body(self, event: dict[str, Any]) -> BaseModel:
         assert self.body_model is not None
-        text = event.get("body") or ""
-        if event.get("isBase64Encoded") and text:
-            text = base64.b64decode(text).decode()
+        text = _body_text(event)
         if not text.strip():
             raise Invalid([{"location": ["body"], "message": "a JSON body is required",
                             "type": "missing"}])  # fmt: skip
@@ -672,6 +701,15 @@ def _whole_number_refused(error: ValidationError) -> bool:
 def _whole_or_float(text: str) -> float | int:
     value = float(text)
     return int(value) if value.is_integer() else value
+
+
+def _body_text(event: dict[str, Any]) -> str:
+    """The body as text (API Gateway base64-encodes what it does not take for text; a body
+    that is not UTF-8 was refused with a 400 before binding)."""
+    text = event.get("body") or ""
+    if event.get("isBase64Encoded") and text:
+        return base64.b64decode(text).decode()
+    return str(text)
 
 
 def _refuse_nul(text: str) -> None:

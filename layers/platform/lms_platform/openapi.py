@@ -80,9 +80,10 @@ def register_route(app: APIGatewayHttpResolver, route: Route, function: Callable
 
 
 def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path``/``http.Header``
-    as its own ``Query``/``Path``/``Header`` (query parameters under their camelCase API
-    names, headers hyphenated), a ``Response`` return as a JSON object."""
+    """``function`` with a signature Powertools reads: ``http.Query``/``http.Path``/
+    ``http.Header`` as its own ``Query``/``Path``/``Header`` (query parameters under their
+    camelCase API names, headers under theirs), a raw body as a JSON body of any shape, a
+    ``Response`` return as a JSON object."""
     hints = typing.get_type_hints(function, include_extras=True)
     path_names = {snake(n) for n in re.findall(r"\{(\w+)\}", route.path)}
     parameters = []
@@ -96,8 +97,10 @@ def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., 
         if name in path_names:
             annotation = Annotated[base, powertools_params.Path(**kwargs)]
         elif marker is not None and marker.location == "header":
-            kwargs.setdefault("alias", name.replace("_", "-"))
+            kwargs.setdefault("alias", marker.name or name.replace("_", "-"))
             annotation = Annotated[base, powertools_params.Header(**kwargs)]
+        elif marker is not None and marker.location == "raw_body":
+            annotation = Annotated[base, powertools_params.Body(media_type="application/json")]
         elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
             if to_camel(name) != name:
                 kwargs.setdefault("alias", to_camel(name))
@@ -274,6 +277,12 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         }
     elif 401 in declared:
         found[401] = {"description": "Unauthorized", "content": _PROBLEM_CONTENT}
+    if 402 in declared:
+        found[402] = {
+            "description": "The payment was refused (a card declined): `declineCode` and "
+            "`failureCode` say why",
+            "content": _PROBLEM_CONTENT,
+        }
     if 403 in declared:
         found[403] = {"description": "The caller may not do this", "content": _PROBLEM_CONTENT}
     if has_path or 404 in declared:
@@ -325,7 +334,7 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         "headers": _RETRY_AFTER,
         "content": _EITHER_CONTENT,
     }
-    unknown = declared - {401, 403, 404, 409, 422, 429}
+    unknown = declared - {401, 402, 403, 404, 409, 422, 429}
     if unknown:
         raise ValueError(f"{route.key} declares errors this document cannot describe: {unknown}")
     return found
@@ -349,6 +358,11 @@ def _declare_errors(document: dict[str, Any], routes: list[tuple[Route, Endpoint
         if route.status == 204:
             # No body at all (Powertools would describe the handler's None as JSON null).
             responses = {"204": {"description": route.summary or "Done; no content"}}
+        for status, description in route.answers:
+            responses[str(status)] = {
+                "description": description,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
         for status, answer in error_responses(route, endpoint.binder).items():
             responses[str(status)] = answer
         operation["responses"] = dict(sorted(responses.items()))

@@ -49,6 +49,9 @@ class Route:
     # 400 always, 401 on a protected route, 404 with path parameters, 413 and 415 with a
     # body, 422 with any input, 429 and 503 always (lms_platform.openapi).
     errors: tuple[int, ...] = ()
+    # Success statuses the use case answers besides ``status`` (202 for "accepted, the
+    # client must act"), with a short description each.
+    answers: tuple[tuple[int, str], ...] = ()
     # The largest request body the route takes, when not the settings' ``max_body_bytes``
     # (a body that carries a bounded document larger than that, with its JSON escaping).
     max_body_bytes: int | None = None

@@ -65,6 +65,15 @@ class Settings(BaseModel):
     # HTTP.
     max_body_bytes: int = 64 * 1024
 
+    # The Payment service's gateway (Stripe). On AWS its keys are the service's own secret
+    # ``stripe`` (``LMS_SECRET_STRIPE_ARN``: a JSON object with ``secretKey`` and
+    # ``webhookSecret``); locally these settings, with ``stripe_api_base`` pointing the
+    # library at the gateway simulator of ``lms run``. None: Stripe itself.
+    secret_stripe_arn: str | None = None
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
     # What operators see (lms_platform.observability).
     log_format: Literal["json", "text"] = "json"
     metrics_format: Literal["emf", "log"] = "emf"
