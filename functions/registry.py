@@ -3,12 +3,13 @@ the tests iterate over this tuple; a service joins the product by being listed h
 
 from __future__ import annotations
 
+from functions.content.service import SERVICE as CONTENT
 from functions.course.service import SERVICE as COURSE
 from functions.enrollment.service import SERVICE as ENROLLMENT
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT)
+SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT, CONTENT)
 
 
 def service(name: str) -> Service:

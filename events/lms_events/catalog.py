@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lms_events import course, enrollment, user
+from lms_events import content, course, enrollment, user
 from lms_events.envelope import Envelope, EventData
 
-ALL_EVENTS: tuple[type[EventData], ...] = (*user.EVENTS, *course.EVENTS, *enrollment.EVENTS)
+ALL_EVENTS: tuple[type[EventData], ...] = (
+    *user.EVENTS,
+    *course.EVENTS,
+    *enrollment.EVENTS,
+    *content.EVENTS,
+)
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
