@@ -11,7 +11,7 @@ happened. They must never change, or a redelivered event would be applied again.
 
 from __future__ import annotations
 
-from functions.enrollment import recompute, store
+from functions.enrollment import quizzes, recompute, store
 from lms_platform.inbox import EventConsumer
 from lms_platform.read_models import courses
 from lms_platform.tasks import TaskHandler
@@ -24,7 +24,10 @@ COURSE_HANDLERS = courses.HandlerNames(
 
 consumer = EventConsumer(
     store.db,
-    courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start),
+    [
+        *courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start),
+        *quizzes.SUBSCRIPTIONS,
+    ],
     tasks=[TaskHandler(recompute.TASK, recompute.run)],
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lms_events import content as content_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
 from lms_platform.service import Route, Service
@@ -47,7 +48,7 @@ SERVICE = Service(
             summary="Cancel an enrollment (its owner, admins)",
         ),
     ),
-    consumes=course_events.EVENTS,
+    consumes=(*course_events.EVENTS, content_events.QuizAttempted),
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

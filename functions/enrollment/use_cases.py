@@ -159,35 +159,7 @@ def complete_lesson(
             raise EnrollmentCancelled("enroll again to continue this course")
         if not enrollment["lesson_in_course"]:
             raise LessonNotFound(f"no lesson {lesson_id} in this course")
-        result = uow.fetch_one(
-            store.COMPLETE_LESSON,
-            id=uuid.uuid4(),
-            enrollment_id=enrollment_id,
-            lesson_id=lesson_id,
-            course_id=enrollment["course_id"],
-        )
-        if result is not None:
-            facts = {
-                "enrollment_id": enrollment_id,
-                "user_id": caller.user_id,
-                "course_id": enrollment["course_id"],
-                "version": result["version"],
-            }
-            observability.count("LessonsCompleted")
-            uow.outbox.add(
-                events.LessonCompleted(
-                    **facts,
-                    lesson_id=lesson_id,
-                    completed_at=result["lesson_completed_at"],
-                    progress_pct=result["progress_pct"],
-                ),
-                aggregate_id=enrollment_id,
-            )
-            if result["status"] == "COMPLETED" and enrollment["status"] != "COMPLETED":
-                uow.outbox.add(
-                    events.EnrollmentCompleted(**facts, completed_at=result["completed_at"]),
-                    aggregate_id=enrollment_id,
-                )
+        mark_lesson_done(uow, enrollment, lesson_id)
         detail = uow.fetch_one(
             store.ENROLLMENT_DETAIL, enrollment_id=enrollment_id, user_id=caller.user_id
         )
@@ -196,6 +168,43 @@ def complete_lesson(
         return _detail(detail)
 
     return store.db().transaction(work)
+
+
+def mark_lesson_done(uow: UnitOfWork, enrollment: Row, lesson_id: uuid.UUID) -> None:
+    """The lesson done for an enrollment locked by the caller (not cancelled, the lesson in
+    its course), progress recomputed from rows, and the events; a repeat changes nothing.
+    The one path of every completion: the student's own, and a quiz passed (``quizzes``)."""
+    enrollment_id = enrollment["id"]
+    result = uow.fetch_one(
+        store.COMPLETE_LESSON,
+        id=uuid.uuid4(),
+        enrollment_id=enrollment_id,
+        lesson_id=lesson_id,
+        course_id=enrollment["course_id"],
+    )
+    if result is None:
+        return
+    facts = {
+        "enrollment_id": enrollment_id,
+        "user_id": enrollment["user_id"],
+        "course_id": enrollment["course_id"],
+        "version": result["version"],
+    }
+    observability.count("LessonsCompleted")
+    uow.outbox.add(
+        events.LessonCompleted(
+            **facts,
+            lesson_id=lesson_id,
+            completed_at=result["lesson_completed_at"],
+            progress_pct=result["progress_pct"],
+        ),
+        aggregate_id=enrollment_id,
+    )
+    if result["status"] == "COMPLETED" and enrollment["status"] != "COMPLETED":
+        uow.outbox.add(
+            events.EnrollmentCompleted(**facts, completed_at=result["completed_at"]),
+            aggregate_id=enrollment_id,
+        )
 
 
 def cancel(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:
