@@ -2,8 +2,13 @@
 same transaction as the fact they follow, and only when that fact is newer than the one
 kept, so the items end the same whatever order the events arrive in.
 
-- A newer lesson list without some lessons: the items of those lessons are retired for
-  good (``LESSON_REMOVED``; lesson ids never come back). Students no longer see them.
+- A newer lesson list: the items of every lesson not in it are retired
+  (``LESSON_REMOVED``); students no longer see them. The whole list is the measure, not
+  the lessons it removed from the list kept before: when the newest list is the first to
+  arrive, nothing is "removed" relative to the empty model, yet the same items must end
+  retired. Items of lessons in the list are not retired as removed (Course never gives a
+  lesson back, so in practice this undoes nothing; it keeps the rule a function of the
+  newest list alone).
 - A newer course-level fact with the status ARCHIVED: the course's items are retired
   (``COURSE_ARCHIVED``); any other status (published again) restores exactly those.
 
@@ -26,14 +31,13 @@ def _uuid_array(ids: tuple[object, ...]) -> str:
 
 
 def retire_removed_lessons(uow: UnitOfWork, applied: OutlineApplied) -> None:
-    if applied.removed:
-        retired = uow.execute(
-            store.RETIRE_LESSON_ITEMS,
-            course_id=applied.course_id,
-            lesson_ids=_uuid_array(applied.removed),
-        )
-        if retired:
-            observability.count("ContentItemsRetired", retired)
+    lessons = _uuid_array(applied.lesson_ids)
+    retired = uow.execute(
+        store.RETIRE_ITEMS_OUTSIDE, course_id=applied.course_id, lesson_ids=lessons
+    )
+    uow.execute(store.RESTORE_ITEMS_INSIDE, course_id=applied.course_id, lesson_ids=lessons)
+    if retired:
+        observability.count("ContentItemsRetired", retired)
 
 
 def follow_course_status(uow: UnitOfWork, applied: HeaderApplied) -> None:

@@ -247,6 +247,17 @@ WHERE v.content_item_id = :item_id
                        ORDER BY version DESC LIMIT 1))
 """
 
+# The published quiz as a student sees it: the correct options are not even read.
+LEARNER_QUIZ = """
+SELECT v.id AS version_id, v.version, v.pass_mark_pct,
+  COALESCE((SELECT json_agg(json_build_object(
+              'id', q.id, 'question_text', q.question_text, 'options', q.options)
+              ORDER BY q.sort_order)
+            FROM quiz_questions q WHERE q.content_version_id = v.id), '[]') AS questions
+FROM content_versions v
+WHERE v.content_item_id = :item_id AND v.id = :version_id
+"""
+
 # --- attempts -------------------------------------------------------------------------------
 
 _ATTEMPT_COLUMNS = (
@@ -285,16 +296,31 @@ ATTEMPTS_AFTER = _ATTEMPTS.format(user="", after=_AFTER)
 
 # --- retiring (the consumer, on Course events) ------------------------------------------------
 
-# A removed lesson's items: retired for good (that reason wins over an archive's).
-RETIRE_LESSON_ITEMS = """
+# The items of lessons no longer in the course's (newest) lesson list: retired for good,
+# that reason winning over an archive's. Judged against the whole list rather than the
+# lessons a list removed, so that a newest list arriving before older ones retires the same.
+RETIRE_ITEMS_OUTSIDE = """
 UPDATE content_items SET retired_at = now(), retired_reason = 'LESSON_REMOVED', updated_at = now()
-WHERE course_id = :course_id AND lesson_id = ANY(CAST(:lesson_ids AS uuid[]))
+WHERE course_id = :course_id AND lesson_id <> ALL (CAST(:lesson_ids AS uuid[]))
   AND retired_reason IS DISTINCT FROM 'LESSON_REMOVED'
 """
 
 RETIRE_COURSE_ITEMS = """
 UPDATE content_items SET retired_at = now(), retired_reason = 'COURSE_ARCHIVED', updated_at = now()
 WHERE course_id = :course_id AND retired_at IS NULL
+"""
+
+# The items of lessons in the newest list that were retired as removed: what a newer list
+# says wins, so the items end as the last list and status say whatever order the events
+# came in (Course never gives a lesson back; this makes the rule hold without relying on it).
+RESTORE_ITEMS_INSIDE = """
+UPDATE content_items i SET
+  retired_at = CASE WHEN c.status = 'ARCHIVED' THEN now() END,
+  retired_reason = CASE WHEN c.status = 'ARCHIVED' THEN 'COURSE_ARCHIVED' END,
+  updated_at = now()
+FROM courses c
+WHERE c.id = i.course_id AND i.course_id = :course_id AND i.retired_reason = 'LESSON_REMOVED'
+  AND i.lesson_id = ANY (CAST(:lesson_ids AS uuid[]))
 """
 
 # The course is no longer archived (published again): what its archive retired comes back.

@@ -593,14 +593,16 @@ def questions(
     manager = _require_visible(caller, row, item_id)
     assert row is not None
     _require_type(row, "quiz")
-    wanted = version_id if manager else row["current_version_id"]
-    if not manager and version_id not in (None, wanted):
-        raise VersionNotFound(f"no version {version_id} of content {item_id}")
-    quiz = store.db().read_one(store.QUIZ, item_id=item_id, version_id=wanted)
-    if quiz is None:
-        raise VersionNotFound(f"no questions yet for content {item_id}")
     if manager:
+        quiz = store.db().read_one(store.QUIZ, item_id=item_id, version_id=version_id)
+        if quiz is None:
+            raise VersionNotFound(f"no questions yet for content {item_id}")
         return _managed_quiz(item_id, row["current_version_id"], quiz)
+    current = row["current_version_id"]
+    if version_id not in (None, current):
+        raise VersionNotFound(f"no version {version_id} of content {item_id}")
+    quiz = store.db().read_one(store.LEARNER_QUIZ, item_id=item_id, version_id=current)
+    assert quiz is not None
     return LearnerQuiz(
         content_item_id=item_id,
         version_id=quiz["version_id"],
