@@ -9,15 +9,20 @@ benchmark: every route joins the cold-start list.
 
 Path parameters are filled by name from the prepared objects (``courseId``, ``lessonId``
 ...). ``__UNIQUE__`` in a body and ``__FRESH__`` as a caller are replaced on every run, for
-routes whose second call would otherwise be refused (registering the same email twice).
+routes whose second call would otherwise be refused (registering the same email twice);
+a pool token (``__UPLOADED_VERSION__``) by the next of the objects ``prepare`` made for
+routes whose work is used up by a run (a version completed or published).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,7 +84,46 @@ SCENARIOS: dict[str, Scenario] = {
     "get_enrollment": Scenario("student"),
     "complete_lesson": Scenario("student"),
     "cancel_enrollment": Scenario("admin", params={"enrollmentId": "{spareEnrollmentId}"}),
+    # content (itemId: a published PDF; quizId: a published quiz)
+    "create_content": Scenario("teacher", {"type": "pdf", "title": "Cold __UNIQUE__"}),
+    "list_lesson_content": Scenario("student"),
+    "get_content": Scenario("student"),
+    "start_upload": Scenario(
+        "teacher",
+        {
+            "fileName": "cold.pdf",
+            "contentType": "application/pdf",
+            "sizeBytes": 4096,
+            "checksumSha256": "0" * 64,
+        },
+    ),
+    # Each run checks another uploaded file (HEAD, ranged GET, GET, DELETE ?tagging)...
+    "complete_upload": Scenario("teacher", params={"versionId": "__UPLOADED_VERSION__"}),
+    # ... and publishes another ready version.
+    "publish_version": Scenario("teacher", params={"versionId": "__READY_VERSION__"}),
+    "list_versions": Scenario("teacher"),
+    "download_content": Scenario("student"),
+    "put_questions": Scenario(
+        "teacher",
+        {
+            "questions": [
+                {
+                    "questionText": "Cold?",
+                    "options": [{"id": "y", "text": "Yes"}, {"id": "n", "text": "No"}],
+                    "correctOptionId": "y",
+                }
+            ]
+        },
+        params={"itemId": "{quizId}"},
+    ),
+    "get_questions": Scenario("student", params={"itemId": "{quizId}"}),
+    "submit_attempt": Scenario("student", {"answers": {}}, params={"itemId": "{quizId}"}),
+    "list_attempts": Scenario("student", params={"itemId": "{quizId}"}),
 }
+
+# Objects a run uses up, one per run (``per_run``), made by ``prepare``.
+POOL_SIZE = 10
+_pools: dict[str, Iterator[str]] = {}
 
 
 def prepare() -> dict[str, str]:
@@ -125,7 +169,10 @@ def prepare() -> dict[str, str]:
     enrollment = enrollments.enroll(me, main.id)
     other = Principal(spare.id, frozenset({"STUDENT"}), spare.email)
     spare_enrollment = enrollments.enroll(other, main.id)
+    deliver_published_events()  # the enrollments, to the Content service
+    content = prepare_content(instructor, main.id, lessons[0].id)
     return {
+        **content,
         "studentId": str(student.id),
         "studentEmail": student.email,
         "teacherId": str(teacher.id),
@@ -144,6 +191,62 @@ def prepare() -> dict[str, str]:
         "spareEnrollmentId": str(spare_enrollment.id),
         "role": "STUDENT",
     }
+
+
+def prepare_content(instructor: Any, course_id: uuid.UUID, lesson_id: uuid.UUID) -> dict[str, str]:
+    """A published PDF and a published quiz in the lesson, and the pools of uploaded and of
+    ready versions the completion and publication runs use up."""
+    import urllib.request
+
+    from functions.content import use_cases as content
+    from functions.content.models import CreateContent, PutQuestions, StartUpload
+    from lms_local.resources import ensure_bucket
+    from lms_platform.aws import client
+    from lms_platform.settings import get_settings
+
+    settings = get_settings()
+    ensure_bucket(
+        client("s3"), settings.content_bucket, settings.aws_region, prefixes=("content/",)
+    )
+    pdf = content.create_content(
+        instructor, course_id, lesson_id, CreateContent(type="pdf", title="Bench notes")
+    )
+    data = b"%PDF-1.4\n" + bytes(range(256)) * 16
+
+    def uploaded() -> uuid.UUID:
+        started = content.start_upload(
+            instructor,
+            pdf.id,
+            StartUpload(
+                file_name="bench.pdf",
+                content_type="application/pdf",
+                size_bytes=len(data),
+                checksum_sha256=hashlib.sha256(data).hexdigest(),
+            ),
+        )
+        headers = {k: v for k, v in started.upload.headers.items() if k != "Content-Length"}
+        request = urllib.request.Request(  # noqa: S310 (the bench's own moto)
+            started.upload.url, data=data, method="PUT", headers=headers
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+        return started.version_id
+
+    def ready() -> uuid.UUID:
+        version = uploaded()
+        content.complete_upload(instructor, pdf.id, version)
+        return version
+
+    first = ready()
+    content.publish(instructor, pdf.id, first)
+    _pools["__UPLOADED_VERSION__"] = itertools.cycle([str(uploaded()) for _ in range(POOL_SIZE)])
+    _pools["__READY_VERSION__"] = itertools.cycle([str(ready()) for _ in range(POOL_SIZE)])
+    quiz = content.create_content(
+        instructor, course_id, lesson_id, CreateContent(type="quiz", title="Bench quiz")
+    )
+    questions = PutQuestions.model_validate(SCENARIOS["put_questions"].body)
+    draft = content.put_questions(instructor, quiz.id, questions)
+    content.publish(instructor, quiz.id, draft.version_id)
+    return {"itemId": str(pdf.id), "quizId": str(quiz.id)}
 
 
 def deliver_published_events() -> None:
@@ -224,7 +327,11 @@ def _fill(text: str, ids: dict[str, str]) -> str:
 
 
 def per_run(event_json: str) -> str:
-    """The event of one run: fresh unique values where the scenario asks for them."""
+    """The event of one run: fresh unique values where the scenario asks for them, and the
+    next object of a pool."""
+    for token, pool in _pools.items():
+        if token in event_json:
+            event_json = event_json.replace(token, next(pool))
     return event_json.replace("__UNIQUE__", secrets.token_hex(6)).replace(
         "__FRESH__", str(uuid.uuid4())
     )
