@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from functions.registry import SERVICES
 from tests.e2e.harness import PASSWORD, BusTap, Reply, Runtime, eventually, http, login
 
 pytestmark = pytest.mark.e2e
@@ -180,5 +181,5 @@ def test_an_instructor_publishes_and_a_student_completes_the_course(runtime: Run
     report = json.loads(status.stdout)
     assert report["recomputes"] == []
     waiting = {o["service"]: o for o in report["outbox"]}
-    assert set(waiting) == {"user", "course", "enrollment"}
+    assert set(waiting) == {s.name for s in SERVICES}
     assert waiting["enrollment"]["tasks"] == 0

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from functions.enrollment import consumer, recompute
+from functions.registry import SERVICES
 from lms_platform import tasks
 from lms_platform.aws import client
 from tests.course.builders import BuiltCourse, add_lesson, build_course, ok
@@ -400,7 +401,7 @@ def test_lms_outbox_status_shows_unsent_rows_and_the_chunks_a_recompute_has_left
     report = json.loads(capsys.readouterr().out)
 
     waiting = {o["service"]: o for o in report["outbox"]}
-    assert set(waiting) == {"user", "course", "enrollment"}
+    assert set(waiting) == {s.name for s in SERVICES}
     assert (waiting["enrollment"]["events"], waiting["enrollment"]["tasks"]) == (0, 1)
     assert waiting["enrollment"]["oldest_seconds"] >= 0
     assert waiting["course"]["oldest_seconds"] is None
