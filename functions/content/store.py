@@ -97,11 +97,17 @@ WHERE i.id = :item_id
 
 # The item locked for a change: versions are numbered and published under this lock.
 LOCK_ITEM = f"""
-SELECT {_ITEM_COLUMNS}, {_STANDING.format(course="i.course_id")},
-  (SELECT max(version) FROM content_versions WHERE content_item_id = i.id) AS last_version
+SELECT {_ITEM_COLUMNS}, {_STANDING.format(course="i.course_id")}
 FROM content_items i WHERE i.id = :item_id
 FOR UPDATE OF i
 """
+
+# The next number, read by the statement that takes it, after LOCK_ITEM: a statement's
+# snapshot is taken when it starts, so only one that starts once the lock is held sees the
+# version a transaction that held it before has just committed.
+_NEXT_VERSION = (
+    "(SELECT COALESCE(max(version), 0) + 1 FROM content_versions WHERE content_item_id = :item_id)"
+)
 
 ITEM_DETAIL = f"""
 SELECT {_ITEM_COLUMNS}, {_VERSION_JSON.format(v="v", name="current_version")}
@@ -111,11 +117,12 @@ WHERE i.id = :item_id
 
 # --- versions -------------------------------------------------------------------------------
 
-START_VERSION = """
+START_VERSION = f"""
 INSERT INTO content_versions (id, content_item_id, version, storage_path, checksum, status,
   file_name, mime_type, size_bytes, duration_secs, upload_expires_at, created_by)
-VALUES (:id, :item_id, :version, :storage_path, :checksum, 'PENDING', :file_name, :mime_type,
-  :size_bytes, :duration_secs, :upload_expires_at, :user_id)
+VALUES (:id, :item_id, {_NEXT_VERSION}, :storage_path, :checksum, 'PENDING', :file_name,
+  :mime_type, :size_bytes, :duration_secs, :upload_expires_at, :user_id)
+RETURNING version
 """
 
 LOCK_VERSION = """
@@ -212,10 +219,10 @@ SELECT id, version, published_at, pass_mark_pct FROM content_versions
 WHERE content_item_id = :item_id ORDER BY version DESC LIMIT 1
 """
 
-START_QUIZ_VERSION = """
+START_QUIZ_VERSION = f"""
 INSERT INTO content_versions (id, content_item_id, version, status, pass_mark_pct, created_by,
   completed_at)
-VALUES (:id, :item_id, :version, 'READY', :pass_mark_pct, :user_id, now())
+VALUES (:id, :item_id, {_NEXT_VERSION}, 'READY', :pass_mark_pct, :user_id, now())
 """
 
 SET_PASS_MARK = """

@@ -278,12 +278,10 @@ def start_upload(caller: Principal, item_id: uuid.UUID, command: StartUpload) ->
         version_id = uuid.uuid4()
         key = files.object_key(SERVICE.bucket_prefix or "", item_id, version_id)
         now = datetime.now(UTC).replace(microsecond=0)
-        number = (row["last_version"] or 0) + 1
-        uow.execute(
+        started = uow.fetch_one(
             store.START_VERSION,
             id=version_id,
             item_id=item_id,
-            version=number,
             storage_path=key,
             checksum=command.checksum_sha256,
             file_name=command.file_name,
@@ -293,8 +291,9 @@ def start_upload(caller: Principal, item_id: uuid.UUID, command: StartUpload) ->
             upload_expires_at=now + timedelta(seconds=files.UPLOAD_SECONDS),
             user_id=caller.user_id,
         )
+        assert started is not None
         uow.commit()
-        return number, version_id, key, now
+        return int(started["version"]), version_id, key, now
 
     number, version_id, key, now = store.db().transaction(work)
     presigned = s3.client().presign_put(
@@ -348,9 +347,10 @@ def _record(item_id: uuid.UUID, version_id: uuid.UUID, rejected: str | None) -> 
 
 def _reject(item_id: uuid.UUID, version_id: uuid.UUID, key: str, reason: str) -> Row:
     """Record the version REJECTED (the database first: it can then never be published),
-    then delete its object."""
+    then delete its object -- unless another completion found the file good first."""
     recorded = _record(item_id, version_id, reason)
-    files.delete_every_version(key)
+    if recorded["status"] == "REJECTED":
+        files.delete_every_version(key)
     return recorded
 
 
@@ -550,7 +550,6 @@ def put_questions(caller: Principal, item_id: uuid.UUID, command: PutQuestions) 
                 store.START_QUIZ_VERSION,
                 id=version_id,
                 item_id=item_id,
-                version=(row["last_version"] or 0) + 1,
                 pass_mark_pct=pass_mark,
                 user_id=caller.user_id,
             )
