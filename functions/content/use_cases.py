@@ -60,7 +60,14 @@ from functions.content.service import SERVICE
 from lms_events import content as events
 from lms_platform import observability, s3
 from lms_platform.db import Row, UnitOfWork
-from lms_platform.http import Conflict, Forbidden, NotFound, Principal, Problem
+from lms_platform.http import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Principal,
+    Problem,
+    ServiceUnavailable,
+)
 from lms_platform.pagination import decode_cursor, encode_cursor
 
 STAFF_ROLES = ("INSTRUCTOR", "ADMIN")
@@ -356,6 +363,18 @@ def _reject(item_id: uuid.UUID, version_id: uuid.UUID, key: str, reason: str) ->
 
 def complete_upload(caller: Principal, item_id: uuid.UUID, version_id: uuid.UUID) -> Version:
     """Check the uploaded object against what was declared; READY, or REJECTED and gone."""
+    try:
+        return _complete(caller, item_id, version_id)
+    except s3.S3Error as error:
+        if error.status == 412:
+            raise UploadChanged("the file was replaced while it was checked; try again") from error
+        # S3 did not answer, or refused the function (throttling, a missing grant): nothing
+        # was recorded that a retry would not record again.
+        observability.log_error(SERVICE.name, "the content bucket failed", error=str(error))
+        raise ServiceUnavailable("the file store did not answer; try again shortly") from error
+
+
+def _complete(caller: Principal, item_id: uuid.UUID, version_id: uuid.UUID) -> Version:
     row = store.db().read_one(
         store.ITEM_WITH_VERSION, item_id=item_id, version_id=version_id, user_id=caller.user_id
     )
@@ -379,18 +398,13 @@ def complete_upload(caller: Principal, item_id: uuid.UUID, version_id: uuid.UUID
             _record(item_id, version_id, "the upload expired before a file arrived")
             raise FileRejected("the upload expired before a file arrived", mismatch="missing")
         raise UploadMissing("no file has been uploaded for this version yet")
-    try:
-        verdict = files.check_object(
-            key,
-            size_bytes=row["size_bytes"],
-            sha256_hex=row["checksum"],
-            mime_type=row["mime_type"],
-            head=head,
-        )
-    except s3.S3Error as error:
-        if error.status == 412:
-            raise UploadChanged("the file was replaced while it was checked; try again") from error
-        raise
+    verdict = files.check_object(
+        key,
+        size_bytes=row["size_bytes"],
+        sha256_hex=row["checksum"],
+        mime_type=row["mime_type"],
+        head=head,
+    )
     if verdict.mismatch is not None:
         recorded = _reject(item_id, version_id, key, verdict.detail)
         observability.count("UploadsRejected")

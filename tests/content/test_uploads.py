@@ -11,6 +11,7 @@ refusing them.
 from __future__ import annotations
 
 import hashlib
+import os
 import urllib.request
 from typing import Any
 
@@ -304,3 +305,16 @@ def test_versions_are_listed_newest_first_a_cursor_page_at_a_time(world: World) 
         path_params={"itemId": new_id()}, query={"cursor": cursor or "x"},
     )  # fmt: skip
     assert other.status in (400, 404)
+
+
+def test_a_file_store_that_does_not_answer_is_a_503_and_the_upload_stays_open(
+    world: World, override_env: Any
+) -> None:
+    item = ok(create_item(world.owner, world.course.id, world.lesson), 201)["id"]
+    version, _ = uploaded_version(world.owner, item, samples.pdf())
+    moto = os.environ["AWS_ENDPOINT_URL"]
+    override_env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    reply = complete(world.owner, item, version)
+    assert reply.status == 503 and reply.headers["Retry-After"] == "1"
+    override_env("AWS_ENDPOINT_URL", moto)
+    assert ok(complete(world.owner, item, version))["status"] == "READY"
