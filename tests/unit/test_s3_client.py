@@ -33,6 +33,9 @@ ENDPOINTS = [
 
 @pytest.fixture(params=[None, TOKEN], ids=["long-term-keys", "session-token"])
 def creds(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Credentials:
+    # botocore would take an endpoint from the environment (the test session's moto).
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
     if request.param:
