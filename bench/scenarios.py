@@ -9,15 +9,20 @@ benchmark: every route joins the cold-start list.
 
 Path parameters are filled by name from the prepared objects (``courseId``, ``lessonId``
 ...). ``__UNIQUE__`` in a body and ``__FRESH__`` as a caller are replaced on every run, for
-routes whose second call would otherwise be refused (registering the same email twice).
+routes whose second call would otherwise be refused (registering the same email twice);
+a pool token (``__UPLOADED_VERSION__``) by the next of the objects ``prepare`` made for
+routes whose work is used up by a run (a version completed or published).
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import json
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,10 +141,49 @@ SCENARIOS: dict[str, Scenario] = {
         },
         headers={"Stripe-Signature": "__STRIPE_SIGNATURE__"},
     ),
+    # content (itemId: a published PDF; quizId: a published quiz)
+    "create_content": Scenario("teacher", {"type": "pdf", "title": "Cold __UNIQUE__"}),
+    "list_lesson_content": Scenario("student"),
+    "get_content": Scenario("student"),
+    "start_upload": Scenario(
+        "teacher",
+        {
+            "fileName": "cold.pdf",
+            "contentType": "application/pdf",
+            "sizeBytes": 4096,
+            "checksumSha256": "0" * 64,
+        },
+    ),
+    # Each run checks another uploaded file (HEAD, ranged GET, GET, DELETE ?tagging)...
+    "complete_upload": Scenario("teacher", params={"versionId": "__UPLOADED_VERSION__"}),
+    # ... and publishes another ready version.
+    "publish_version": Scenario("teacher", params={"versionId": "__READY_VERSION__"}),
+    "list_versions": Scenario("teacher"),
+    "download_content": Scenario("student"),
+    "put_questions": Scenario(
+        "teacher",
+        {
+            "questions": [
+                {
+                    "questionText": "Cold?",
+                    "options": [{"id": "y", "text": "Yes"}, {"id": "n", "text": "No"}],
+                    "correctOptionId": "y",
+                }
+            ]
+        },
+        params={"itemId": "{quizId}"},
+    ),
+    "get_questions": Scenario("student", params={"itemId": "{quizId}"}),
+    "submit_attempt": Scenario("student", {"answers": {}}, params={"itemId": "{quizId}"}),
+    "list_attempts": Scenario("student", params={"itemId": "{quizId}"}),
 }
 
 # Invoices the pay scenario's runs pay, one each (made by ``prepare``).
 INVOICE_POOL: list[str] = []
+
+# Objects a run uses up, one per run (``per_run``), made by ``prepare``.
+POOL_SIZE = 10
+_pools: dict[str, Iterator[str]] = {}
 
 
 def prepare() -> dict[str, str]:
@@ -188,7 +232,7 @@ def prepare() -> dict[str, str]:
     enrollment = enrollments.enroll(me, main.id)
     other = Principal(spare.id, frozenset({"STUDENT"}), spare.email)
     spare_enrollment = enrollments.enroll(other, main.id)
-    deliver_published_events()  # the enrollments, to the Assignment service
+    deliver_published_events()  # the enrollments, to the Assignment and Content services
 
     def assignment(title: str, **fields: Any) -> Any:
         made = CreateAssignment(title=title, max_score=10, **fields)
@@ -200,7 +244,9 @@ def prepare() -> dict[str, str]:
     work = SubmitWork(content=SubmissionContent(text="bench"))
     submission = assignments.submit(me, graded.id, work, idempotency_key=None)
     plan, spare_plan, invoice, spare_invoice = _payments(admin, me)
+    content = prepare_content(instructor, main.id, lessons[0].id)
     return {
+        **content,
         "studentId": str(student.id),
         "studentEmail": student.email,
         "teacherId": str(teacher.id),
@@ -250,6 +296,62 @@ def _payments(admin: Any, student: Any) -> tuple[str, str, str, str]:
     ]
     INVOICE_POOL[:] = [str(i.id) for i in invoices[2:]]
     return str(made[0].id), str(made[1].id), str(invoices[0].id), str(invoices[1].id)
+
+
+def prepare_content(instructor: Any, course_id: uuid.UUID, lesson_id: uuid.UUID) -> dict[str, str]:
+    """A published PDF and a published quiz in the lesson, and the pools of uploaded and of
+    ready versions the completion and publication runs use up."""
+    import urllib.request
+
+    from functions.content import use_cases as content
+    from functions.content.models import CreateContent, PutQuestions, StartUpload
+    from lms_local.resources import ensure_bucket
+    from lms_platform.aws import client
+    from lms_platform.settings import get_settings
+
+    settings = get_settings()
+    ensure_bucket(
+        client("s3"), settings.content_bucket, settings.aws_region, prefixes=("content/",)
+    )
+    pdf = content.create_content(
+        instructor, course_id, lesson_id, CreateContent(type="pdf", title="Bench notes")
+    )
+    data = b"%PDF-1.4\n" + bytes(range(256)) * 16
+
+    def uploaded() -> uuid.UUID:
+        started = content.start_upload(
+            instructor,
+            pdf.id,
+            StartUpload(
+                file_name="bench.pdf",
+                content_type="application/pdf",
+                size_bytes=len(data),
+                checksum_sha256=hashlib.sha256(data).hexdigest(),
+            ),
+        )
+        headers = {k: v for k, v in started.upload.headers.items() if k != "Content-Length"}
+        request = urllib.request.Request(  # noqa: S310 (the bench's own moto)
+            started.upload.url, data=data, method="PUT", headers=headers
+        )
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+        return started.version_id
+
+    def ready() -> uuid.UUID:
+        version = uploaded()
+        content.complete_upload(instructor, pdf.id, version)
+        return version
+
+    first = ready()
+    content.publish(instructor, pdf.id, first)
+    _pools["__UPLOADED_VERSION__"] = itertools.cycle([str(uploaded()) for _ in range(POOL_SIZE)])
+    _pools["__READY_VERSION__"] = itertools.cycle([str(ready()) for _ in range(POOL_SIZE)])
+    quiz = content.create_content(
+        instructor, course_id, lesson_id, CreateContent(type="quiz", title="Bench quiz")
+    )
+    questions = PutQuestions.model_validate(SCENARIOS["put_questions"].body)
+    draft = content.put_questions(instructor, quiz.id, questions)
+    content.publish(instructor, quiz.id, draft.version_id)
+    return {"itemId": str(pdf.id), "quizId": str(quiz.id)}
 
 
 def deliver_published_events() -> None:
@@ -334,10 +436,13 @@ def _fill(text: str, ids: dict[str, str]) -> str:
 def per_run(event_json: str) -> str:
     """The event of one run: fresh unique values where the scenario asks for them (a new
     id, a user registered for this run, a refresh token of a session started for it, an
-    invoice of its own to pay, a webhook signed now)."""
+    invoice of its own to pay, a webhook signed now, the next object of a pool)."""
     from functions.user import use_cases as users
     from functions.user.models import RegisterUser
 
+    for token, pool in _pools.items():
+        if token in event_json:
+            event_json = event_json.replace(token, next(pool))
     text = event_json.replace("__UNIQUE__", secrets.token_hex(6))
     text = text.replace("__FRESH__", str(uuid.uuid4()))
     if "__NEW_USER__" in text or "__REFRESH_TOKEN__" in text:

@@ -36,6 +36,7 @@ from constructs import Construct, IConstruct
 from infra import nag, shared
 from infra.network import ISOLATED
 from infra.stage import Stage
+from lms_platform import topology
 from lms_platform.service import Service
 
 DATABASE_NAME = "lms"
@@ -272,11 +273,24 @@ def allow_to_proxy(
 class ContentStorage(Construct):
     """The bucket of course content (uploads through presigned URLs), and its access log.
 
+    Per service that keeps files (``Service.bucket_prefix``), the lifecycle of its prefix
+    lets nothing half-uploaded stay (``topology.content_lifecycle_rules``, the rules the
+    local runtime sets too): uploads never completed expire with their older versions,
+    multipart uploads never completed are aborted. Browsers may upload and download
+    directly only from the origins a deployment names (``lms:cors-origins``).
+
     A production stage keeps both when torn down; a dev stage empties and deletes them, so
     that it can be deployed again at once under the same names.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: Stage) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: Stage,
+        services: tuple[Service, ...] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         self.access_logs = s3.Bucket(
             self,
@@ -301,7 +315,56 @@ class ContentStorage(Construct):
             lifecycle_rules=[
                 s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30)),
                 s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7)),
+                *(
+                    rule
+                    for service in services
+                    if service.bucket_prefix
+                    for rule in _lifecycle(service.bucket_prefix)
+                ),
             ],
+            cors=[
+                s3.CorsRule(
+                    allowed_origins=list(stage.cors_origins),
+                    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.PUT],
+                    allowed_headers=list(topology.CONTENT_CORS_HEADERS),
+                    exposed_headers=["ETag"],
+                    max_age=topology.CORS_MAX_AGE_SECONDS,
+                )
+            ]
+            if stage.cors_origins
+            else None,
             removal_policy=stage.removal_policy,
             auto_delete_objects=not stage.production,
         )
+
+
+def _lifecycle(prefix: str) -> list[s3.LifecycleRule]:
+    """``topology.content_lifecycle_rules`` as CDK's lifecycle rules."""
+    found = []
+    for rule in topology.content_lifecycle_rules(prefix):
+        condition = rule["Filter"].get("And") or rule["Filter"]
+        tags = {t["Key"]: t["Value"] for t in condition.get("Tags", [])}
+        found.append(
+            s3.LifecycleRule(
+                id=rule["ID"],
+                prefix=condition["Prefix"],
+                tag_filters=tags or None,
+                expiration=Duration.days(rule["Expiration"]["Days"])
+                if "Days" in rule.get("Expiration", {})
+                else None,
+                expired_object_delete_marker=rule.get("Expiration", {}).get(
+                    "ExpiredObjectDeleteMarker"
+                ),
+                noncurrent_version_expiration=Duration.days(
+                    rule["NoncurrentVersionExpiration"]["NoncurrentDays"]
+                )
+                if "NoncurrentVersionExpiration" in rule
+                else None,
+                abort_incomplete_multipart_upload_after=Duration.days(
+                    rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+                )
+                if "AbortIncompleteMultipartUpload" in rule
+                else None,
+            )
+        )
+    return found

@@ -42,7 +42,10 @@ from lms_platform.service import BucketAction, Service
 S3_ACTIONS: dict[BucketAction, str] = {
     "GetObject": "s3:GetObject",
     "PutObject": "s3:PutObject",
+    "PutObjectTagging": "s3:PutObjectTagging",
     "DeleteObject": "s3:DeleteObject",
+    "DeleteObjectVersion": "s3:DeleteObjectVersion",
+    "DeleteObjectTagging": "s3:DeleteObjectTagging",
     "ListBucket": "s3:ListBucket",
 }
 

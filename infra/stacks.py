@@ -70,7 +70,7 @@ class DataStack(LmsStack):
             secrets_endpoint=self.network.secrets_endpoint,
             services=services,
         )
-        self.content = data.ContentStorage(self, "Content", stage=stage)
+        self.content = data.ContentStorage(self, "Content", stage=stage, services=services)
 
 
 class EventsStack(LmsStack):

@@ -177,6 +177,10 @@ class Environment:
             os.environ["LMS_CURSOR_KEY"] = state.cursor_key()
         os.environ.setdefault("LMS_JWT_ISSUER", jwt_issuer or self.config.gateway_url)
         os.environ.setdefault("LMS_EVENT_BUS_NAME", topology.EVENT_BUS)
+        os.environ.setdefault("LMS_CONTENT_BUCKET", topology.CONTENT_BUCKET)
+        # The emulators hold a presigned upload to less than S3 does (moto checks neither its
+        # signature, expiry, size nor checksum): every upload is hashed by the service here.
+        os.environ.setdefault("LMS_CONTENT_HASH_LIMIT_BYTES", str(8 * 1024**3))
         # The functions' log lines readable in a terminal (``lms run --json`` for the raw
         # JSON they write on AWS), and their metrics shown in those lines.
         os.environ.setdefault("LMS_LOG_FORMAT", "text")
@@ -207,6 +211,8 @@ class Environment:
             bus=settings.event_bus_name,
             region=settings.aws_region,
             visibility_timeout=self.config.visibility_timeout,
+            bucket=settings.content_bucket,
+            cors_origins=self.config.cors_origins,
         )
 
     def migrate(self, services: tuple[Any, ...]) -> None:

@@ -55,7 +55,17 @@ def ensure_queue(sqs: Any, name: str, attributes: dict[str, str]) -> Queue:
     return Queue(url=str(url), arn=str(arn))
 
 
-def ensure_bucket(s3: Any, name: str, region: str) -> None:
+def ensure_bucket(
+    s3: Any,
+    name: str,
+    region: str,
+    *,
+    prefixes: tuple[str, ...] = (),
+    cors_origins: tuple[str, ...] = (),
+) -> None:
+    """The content bucket as the deployment makes it: versioned, with the lifecycle of each
+    service's prefix (``topology.content_lifecycle_rules``), and CORS for the origins named
+    (a browser uploads and downloads through presigned URLs)."""
     arguments: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":  # S3 refuses an explicit us-east-1 location constraint
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -64,6 +74,25 @@ def ensure_bucket(s3: Any, name: str, region: str) -> None:
     except Exception as error:
         if _code(error) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
             raise
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    rules = [rule for prefix in prefixes for rule in topology.content_lifecycle_rules(prefix)]
+    if rules:
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    if cors_origins:
+        s3.put_bucket_cors(
+            Bucket=name,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": list(cors_origins),
+                        "AllowedMethods": ["GET", "PUT"],
+                        "AllowedHeaders": list(topology.CONTENT_CORS_HEADERS),
+                        "ExposeHeaders": ["ETag"],
+                        "MaxAgeSeconds": topology.CORS_MAX_AGE_SECONDS,
+                    }
+                ]
+            },
+        )
 
 
 def _queue_policy(queue_arn: str, rule_arn: str) -> str:
@@ -133,6 +162,8 @@ def provision(
     bus: str,
     region: str,
     visibility_timeout: int,
+    bucket: str = topology.CONTENT_BUCKET,
+    cors_origins: tuple[str, ...] = (),
 ) -> list[Feed]:
     """Create (or bring up to date) every shared resource; the consumers' feeds."""
     ensure_bus(events, bus)
@@ -140,5 +171,6 @@ def provision(
         ensure_subscription(events, sqs, s, bus=bus, visibility_timeout=visibility_timeout)
         for s in topology.subscriptions(services)
     ]
-    ensure_bucket(s3, topology.CONTENT_BUCKET, region)
+    prefixes = tuple(s.bucket_prefix for s in services if s.bucket_prefix)
+    ensure_bucket(s3, bucket, region, prefixes=prefixes, cors_origins=cors_origins)
     return feeds

@@ -220,3 +220,30 @@ def test_log_retention_comes_from_the_stage(synth: Synth, production: Synth) -> 
             r.properties.get("RetentionInDays") for r in stage.resources("AWS::Logs::LogGroup")
         }
         assert retention == {days}
+
+
+def test_the_content_bucket_lets_nothing_half_uploaded_stay(stage: Synth) -> None:
+    # Given a service that keeps files under its own prefix of the content bucket
+    keeping = [s for s in stage.services if s.bucket_prefix]
+    assert keeping, "no service keeps files"
+    (bucket,) = [
+        b
+        for b in stage.resources("AWS::S3::Bucket")
+        if "LoggingConfiguration" in b.properties  # the content bucket, not its access log
+    ]
+    rules = {r.get("Id"): r for r in bucket.properties["LifecycleConfiguration"]["Rules"]}
+    for service in keeping:
+        prefix = service.bucket_prefix.strip("/")
+        # Then uploads never completed expire, older versions with them, after a day
+        pending = rules[f"{prefix}-pending-uploads"]
+        assert pending["Prefix"] == service.bucket_prefix
+        assert pending["TagFilters"] == [{"Key": "lms-upload", "Value": "pending"}]
+        assert pending["ExpirationInDays"] == 1
+        assert pending["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+        # And multipart uploads never completed are aborted
+        multipart = rules[f"{prefix}-incomplete-multipart"]
+        assert multipart["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] == 1
+    # And the bucket is private, encrypted, versioned and refuses plain HTTP
+    assert bucket.properties["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    assert bucket.properties["VersioningConfiguration"]["Status"] == "Enabled"
+    assert "BucketEncryption" in bucket.properties

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lms_events import assignment, course, enrollment, payment, user
+from lms_events import assignment, content, course, enrollment, payment, user
 from lms_events.envelope import Envelope, EventData
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
     *user.EVENTS,
     *course.EVENTS,
     *enrollment.EVENTS,
+    *content.EVENTS,
     *assignment.EVENTS,
     *payment.EVENTS,
 )

@@ -12,7 +12,7 @@ happened. They must never change, or a redelivered event would be applied again.
 
 from __future__ import annotations
 
-from functions.enrollment import grades, recompute, store
+from functions.enrollment import grades, quizzes, recompute, store
 from lms_platform.inbox import EventConsumer
 from lms_platform.read_models import courses
 from lms_platform.tasks import TaskHandler
@@ -25,7 +25,11 @@ COURSE_HANDLERS = courses.HandlerNames(
 
 consumer = EventConsumer(
     store.db,
-    courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start) + grades.SUBSCRIPTIONS,
+    [
+        *courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start),
+        *grades.SUBSCRIPTIONS,
+        *quizzes.SUBSCRIPTIONS,
+    ],
     tasks=[TaskHandler(recompute.TASK, recompute.run)],
 )
 

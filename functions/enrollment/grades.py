@@ -4,7 +4,7 @@ The rule: a passing grade -- the score reached the assignment's passing score, o
 none; the Assignment service judges it and says ``passed`` -- on the student's latest
 submission to an assignment attached to a lesson completes that lesson for the student,
 through the same path as ``PUT /enrollments/{id}/lessons/{lessonId}/completion``
-(``use_cases.complete_in``: progress recomputed from rows, ``LessonCompleted``, and
+(``use_cases.mark_lesson_done``: progress recomputed from rows, ``LessonCompleted``, and
 ``EnrollmentCompleted`` at 100%). Any other grade changes nothing.
 
 Regrades and order (and why): every version of a grade is judged on its own, and a
@@ -65,7 +65,7 @@ def apply(uow: UnitOfWork, envelope: Envelope[Any]) -> None:
             lesson_id=grade.lesson_id,
         )
         return
-    use_cases.complete_in(uow, enrollment, grade.lesson_id)
+    use_cases.mark_lesson_done(uow, enrollment, grade.lesson_id)
 
 
 SUBSCRIPTIONS = [Subscription(SubmissionGraded, HANDLER, apply)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lms_events import assignment as assignment_events
+from lms_events import content as content_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
 from lms_platform.service import Route, Service
@@ -52,7 +53,11 @@ SERVICE = Service(
             errors=(403,),
         ),
     ),
-    consumes=(*course_events.EVENTS, assignment_events.SubmissionGraded),
+    consumes=(
+        *course_events.EVENTS,
+        assignment_events.SubmissionGraded,
+        content_events.QuizAttempted,
+    ),
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

@@ -149,6 +149,16 @@ FROM enrollments e WHERE e.id = :enrollment_id
 FOR UPDATE OF e
 """
 
+# A student's enrollment in a course, locked as LOCK_ENROLLMENT does: a lesson completed on
+# their behalf (a quiz passed) takes the same path as their own completion.
+LOCK_STUDENT_ENROLLMENT = f"""
+SELECT {_ENROLLMENT_COLUMNS},
+  EXISTS (SELECT 1 FROM course_lessons cl
+          WHERE cl.course_id = e.course_id AND cl.lesson_id = :lesson_id) AS lesson_in_course
+FROM enrollments e WHERE e.user_id = :user_id AND e.course_id = :course_id
+FOR UPDATE OF e
+"""
+
 # The lesson marked done and the enrollment recomputed against the course's lessons as kept
 # now (whatever the chunks of a recompute have reached), in one statement. The status
 # follows from the same rows (the caller has refused a cancelled enrollment). The

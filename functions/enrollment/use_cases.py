@@ -161,7 +161,7 @@ def complete_lesson(
             raise EnrollmentCancelled("enroll again to continue this course")
         if not enrollment["lesson_in_course"]:
             raise LessonNotFound(f"no lesson {lesson_id} in this course")
-        complete_in(uow, enrollment, lesson_id)
+        mark_lesson_done(uow, enrollment, lesson_id)
         detail = uow.fetch_one(
             store.ENROLLMENT_DETAIL, enrollment_id=enrollment_id, user_id=caller.user_id
         )
@@ -172,10 +172,10 @@ def complete_lesson(
     return store.db().transaction(work)
 
 
-def complete_in(uow: UnitOfWork, enrollment: Row, lesson_id: uuid.UUID) -> None:
-    """Mark the lesson done and recompute the enrollment from rows (COMPLETED at 100%), with
-    their events; a lesson already done changes nothing. The enrollment row is locked
-    (``store.LOCK_ENROLLMENT``), not cancelled, and the lesson is one of its course's."""
+def mark_lesson_done(uow: UnitOfWork, enrollment: Row, lesson_id: uuid.UUID) -> None:
+    """The lesson done for an enrollment locked by the caller (not cancelled, the lesson in
+    its course), progress recomputed from rows, and the events; a repeat changes nothing.
+    The one path of every completion: the student's own, and a quiz passed (``quizzes``)."""
     enrollment_id = enrollment["id"]
     result = uow.fetch_one(
         store.COMPLETE_LESSON,

@@ -15,8 +15,18 @@ if TYPE_CHECKING:
     from lms_events.envelope import EventData
     from lms_platform.http import Endpoint
 
-# S3 actions a function may be granted on its service's prefix of the content bucket.
-BucketAction = Literal["GetObject", "PutObject", "DeleteObject", "ListBucket"]
+# S3 actions a function may be granted on its service's prefix of the content bucket (IAM
+# names without "s3:"). Uploading with tags needs PutObjectTagging beside PutObject; in a
+# versioned bucket only DeleteObjectVersion removes an object's bytes.
+BucketAction = Literal[
+    "GetObject",
+    "PutObject",
+    "PutObjectTagging",
+    "DeleteObject",
+    "DeleteObjectTagging",
+    "DeleteObjectVersion",
+    "ListBucket",
+]
 # Throttling classes: "strict" routes (sign-up, log-in, token refresh) get a lower rate
 # than the rest; the rates themselves are a deployment's setting.
 Throttle = Literal["default", "strict"]

@@ -74,6 +74,13 @@ class Settings(BaseModel):
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
 
+    # The content bucket (the deployment names it per stage; locally the runtime's bucket).
+    content_bucket: str = "lms-content"
+    # Uploads up to this size are hashed by the service itself before they are accepted;
+    # larger ones are taken on S3's own SHA-256 check of the upload (a route cannot read
+    # gigabytes within its timeout). The local runtime raises it: emulators do not check.
+    content_hash_limit_bytes: int = 128 * 1024 * 1024
+
     # What operators see (lms_platform.observability).
     log_format: Literal["json", "text"] = "json"
     metrics_format: Literal["emf", "log"] = "emf"

@@ -16,6 +16,10 @@ from lms_platform.service import Service
 LOCAL_STAGE = "local"
 EVENT_BUS = "lms"  # the local runtime's bus; a deployed stage's is event_bus(stage)
 CONTENT_BUCKET = "lms-content"  # likewise; on AWS the bucket name also carries account and region
+# The tag an upload carries until the service has checked it and kept it: objects still
+# tagged a day later belong to versions never completed, and the lifecycle removes them.
+PENDING_UPLOAD_TAG = ("lms-upload", "pending")
+PENDING_UPLOAD_EXPIRY_DAYS = 1
 # A delivery that fails this many times goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
 # Lambda's SQS event source: how many records one invocation gets.
@@ -24,6 +28,8 @@ RELAY_SCHEDULE_MINUTES = 1
 # What a browser may send cross-origin, for the origins a deployment allows (none by default).
 CORS_ALLOW_HEADERS = ("authorization", "content-type", "idempotency-key", "x-correlation-id")
 CORS_MAX_AGE_SECONDS = 3600
+# What a browser sends with a presigned upload to the content bucket (its signed headers).
+CONTENT_CORS_HEADERS = ("content-type", "x-amz-checksum-sha256", "x-amz-tagging")
 
 
 def cors_origins(value: str | None) -> tuple[str, ...]:
@@ -32,6 +38,36 @@ def cors_origins(value: str | None) -> tuple[str, ...]:
     if "*" in origins:
         raise ValueError("name the origins that may call the API; '*' is not allowed")
     return origins
+
+
+def content_lifecycle_rules(prefix: str = "content/") -> list[dict[str, Any]]:
+    """The content bucket's lifecycle for a service's prefix, in the S3 API's shape
+    (PutBucketLifecycleConfiguration): nothing half-uploaded stays.
+
+    - objects still tagged as pending uploads expire after a day, and so do their older
+      versions (in a versioned bucket an expiry only hides the current one);
+    - multipart uploads never completed are aborted after a day (the service presigns
+      single PUTs, but nothing stops a client holding the credentials from starting one);
+    - delete markers left with no version behind them are removed.
+    """
+    key, value = PENDING_UPLOAD_TAG
+    days = PENDING_UPLOAD_EXPIRY_DAYS
+    return [
+        {
+            "ID": f"{prefix.strip('/')}-pending-uploads",
+            "Status": "Enabled",
+            "Filter": {"And": {"Prefix": prefix, "Tags": [{"Key": key, "Value": value}]}},
+            "Expiration": {"Days": days},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": days},
+        },
+        {
+            "ID": f"{prefix.strip('/')}-incomplete-multipart",
+            "Status": "Enabled",
+            "Filter": {"Prefix": prefix},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
+            "Expiration": {"ExpiredObjectDeleteMarker": True},
+        },
+    ]
 
 
 @dataclass(frozen=True)
