@@ -10,9 +10,12 @@ not list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
+
+from lms_platform.service import BucketAction
 
 PACK = "AwsSolutions"
 
@@ -60,7 +63,8 @@ WILDCARDS: tuple[Wildcard, ...] = (
     ),
     Wildcard(
         "AWS::IAM::Policy",
-        frozenset({"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}),
+        # Every object action a service may declare (ListBucket is on the bucket itself).
+        frozenset(f"s3:{a}" for a in get_args(BucketAction) if a != "ListBucket"),
         r"arn:<AWS::Partition>:s3:::lms-[a-z0-9-]+-content-<AWS::AccountId>-<AWS::Region>/[^*]+\*",
         BUCKET_PREFIX_REASON,
     ),

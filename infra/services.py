@@ -19,6 +19,8 @@ What a function may touch beyond its own log group and the VPC:
 
 from __future__ import annotations
 
+from typing import get_args
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
@@ -39,15 +41,7 @@ from infra.units import Unit, units
 from lms_platform import topology
 from lms_platform.service import BucketAction, Service
 
-S3_ACTIONS: dict[BucketAction, str] = {
-    "GetObject": "s3:GetObject",
-    "PutObject": "s3:PutObject",
-    "PutObjectTagging": "s3:PutObjectTagging",
-    "DeleteObject": "s3:DeleteObject",
-    "DeleteObjectVersion": "s3:DeleteObjectVersion",
-    "DeleteObjectTagging": "s3:DeleteObjectTagging",
-    "ListBucket": "s3:ListBucket",
-}
+S3_ACTIONS: dict[BucketAction, str] = {a: f"s3:{a}" for a in get_args(BucketAction)}
 
 
 def secrets_extension() -> lambda_.ParamsAndSecretsLayerVersion:

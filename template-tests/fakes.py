@@ -1,7 +1,7 @@
-"""Services declared only here, to prove the infrastructure builds every declaration field
-before a real service uses it: shaped like the Content, Payment and Analytics services to
-come (bucket uploads, a provider's secrets and package, a consume-everything consumer
-that hands itself tasks, scheduled jobs)."""
+"""Services declared only here, to prove that adding a service adds its stack and edits no
+other, and that the infrastructure builds every declaration field whatever service uses
+it: bucket uploads, a provider's secrets and package, a consume-everything consumer that
+hands itself tasks, scheduled jobs. Their names are none of the real services'."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from lms_events import course as course_events
 from lms_events import user as user_events
 from lms_platform.service import Job, Route, Service
 
-CONTENT = Service(
-    name="content",
+MEDIA = Service(
+    name="media",
     routes=(
         Route(
             "POST",
-            "/courses/{courseId}/uploads",
+            "/media/{courseId}/uploads",
             "create_upload",
             status=201,
             bucket=("PutObject",),
@@ -22,7 +22,7 @@ CONTENT = Service(
         ),
         Route(
             "GET",
-            "/courses/{courseId}/files",
+            "/media/{courseId}/files",
             "list_files",
             bucket=("ListBucket", "GetObject"),
             summary="A course's files",
@@ -30,22 +30,22 @@ CONTENT = Service(
     ),
     consumes=(course_events.CoursePublished,),
     consumer_bucket=("DeleteObject",),
-    bucket_prefix="content/",
+    bucket_prefix="media/",
 )
 
-PAYMENT = Service(
-    name="payment",
+BILLING = Service(
+    name="billing",
     routes=(
         Route(
             "POST",
-            "/payments/webhook",
+            "/billing/webhook",
             "webhook",
             public=True,
             throttle="strict",
             secrets=("stripe-webhook-secret",),
             summary="The payment provider's signed notifications",
         ),
-        Route("POST", "/payments", "create_payment", status=201, secrets=("stripe-api-key",)),
+        Route("POST", "/billing", "create_payment", status=201, secrets=("stripe-api-key",)),
     ),
     publishes=(user_events.UserRegistered,),
     jobs=(
@@ -58,15 +58,15 @@ PAYMENT = Service(
         ),
     ),
     secrets=("stripe-api-key", "stripe-webhook-secret"),
-    # A group that exists in pyproject.toml today; Payment will name its own.
+    # An optional-dependency group that exists in pyproject.toml.
     dependencies=("migrations",),
 )
 
-ANALYTICS = Service(
-    name="analytics",
+INSIGHTS = Service(
+    name="insights",
     consumes_all=True,
     tasks=("rebuild",),
     jobs=(Job("partitions", every_minutes=1440, summary="Creates next month's partitions"),),
 )
 
-FAKES = (CONTENT, PAYMENT, ANALYTICS)
+FAKES = (MEDIA, BILLING, INSIGHTS)

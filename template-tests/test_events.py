@@ -115,20 +115,20 @@ def test_consumer_concurrency_comes_from_the_stage_and_may_differ_per_service(
 def test_a_consume_everything_consumer_takes_every_lms_source(extended: Synth) -> None:
     (rule,) = [
         r
-        for r in extended.resources("AWS::Events::Rule", stack=extended.stack_name("analytics"))
-        if r.properties.get("Name") == "lms-dev-analytics-events"
+        for r in extended.resources("AWS::Events::Rule", stack=extended.stack_name("insights"))
+        if r.properties.get("Name") == "lms-dev-insights-events"
     ]
     assert rule.properties["EventPattern"] == {"source": [{"prefix": "lms."}]}
 
 
 def test_a_consumer_with_tasks_may_send_to_its_own_queue_and_nothing_else(extended: Synth) -> None:
-    analytics = next(s for s in extended.services if s.name == "analytics")
-    assert analytics.consumer_path is not None
-    consumer = function_by_handler(extended, analytics.consumer_path)
+    insights = next(s for s in extended.services if s.name == "insights")
+    assert insights.consumer_path is not None
+    consumer = function_by_handler(extended, insights.consumer_path)
     (queue,) = [
         q
         for q in extended.resources("AWS::SQS::Queue", stack=consumer.stack)
-        if q.properties["QueueName"] == "lms-dev-analytics-events"
+        if q.properties["QueueName"] == "lms-dev-insights-events"
     ]
     assert environment(consumer)["LMS_OWN_QUEUE_URL"] == {"Ref": queue.logical_id}
     sends = [

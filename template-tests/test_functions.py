@@ -16,6 +16,7 @@ from helpers import (
 )
 
 from infra import shared
+from infra.services import secret_variable
 from infra.stage import DEFAULT_STATEMENT_MODE, DEFAULT_TRACING
 from infra.units import units
 from lms_platform import topology
@@ -220,6 +221,8 @@ def test_functions_read_their_own_service_secret_and_the_signing_key_only_where_
                 for resource in as_list(statement["Resource"])
             ]
             expected = [own_secret] + ([env["LMS_SIGNING_KEY_SECRET_ARN"]] if signs else [])
+            # ... and the secrets of its own service that the route names (Payment's keys).
+            expected += [env[secret_variable(name)] for name in route.secrets]
             assert sorted(map(str, readable)) == sorted(map(str, expected)), route.key
 
 
@@ -246,6 +249,7 @@ def test_a_relay_per_publishing_service_on_its_schedule(synth: Synth) -> None:
             r.properties
             for r in synth.resources("AWS::Events::Rule", stack=relay.stack)
             if "ScheduleExpression" in r.properties
+            and ref(r.properties["Targets"][0]["Arn"]) == relay.logical_id
         ]
         minutes = topology.RELAY_SCHEDULE_MINUTES
         assert (
@@ -255,8 +259,8 @@ def test_a_relay_per_publishing_service_on_its_schedule(synth: Synth) -> None:
 
 
 def test_jobs_run_on_their_schedule_with_the_secrets_they_name(extended: Synth) -> None:
-    payment = next(s for s in extended.services if s.name == "payment")
-    job = function_by_handler(extended, payment.job_path(payment.job("reconcile")))
+    billing = next(s for s in extended.services if s.name == "billing")
+    job = function_by_handler(extended, billing.job_path(billing.job("reconcile")))
     env = environment(job)
     assert {k for k in env if k.startswith("LMS_SECRET_")} == {"LMS_SECRET_STRIPE_API_KEY_ARN"}
     (schedule,) = [
@@ -265,8 +269,8 @@ def test_jobs_run_on_their_schedule_with_the_secrets_they_name(extended: Synth) 
         if ref(r.properties.get("Targets", [{}])[0].get("Arn")) == job.logical_id
     ]
     assert schedule["ScheduleExpression"] == "rate(1 hour)"
-    analytics = next(s for s in extended.services if s.name == "analytics")
-    partitions = function_by_handler(extended, analytics.job_path(analytics.job("partitions")))
+    insights = next(s for s in extended.services if s.name == "insights")
+    partitions = function_by_handler(extended, insights.job_path(insights.job("partitions")))
     assert partitions.properties["Timeout"] == 60
     assert "rate(1 day)" in render(
         [
@@ -287,15 +291,15 @@ def test_a_service_dependency_group_reaches_its_own_layer_only(extended: Synth) 
         ]
         return str(layer.properties["Content"]["S3Key"])
 
-    payment = layer_key(extended.stack_name("payment"))
+    billing = layer_key(extended.stack_name("billing"))
     migration = layer_key(extended.stack_name("migration"))
     others = {
         layer_key(extended.stack_name(s.name)) for s in extended.services if not s.dependencies
     }
     # The same requirements (the common ones and the "migrations" group) make one asset;
     # no other service's layer carries the group.
-    assert payment == migration
-    assert len(others) == 1 and payment not in others
+    assert billing == migration
+    assert len(others) == 1 and billing not in others
     assert any(r.startswith("SQLAlchemy") for r in assets.runtime_requirements(("migrations",)))
     assert not any(r.startswith(("SQLAlchemy", "alembic")) for r in assets.runtime_requirements())
 

@@ -111,26 +111,26 @@ def test_every_publisher_may_put_events_of_its_own_source_on_its_stages_bus_only
 
 
 def test_bucket_access_is_the_declared_actions_on_the_services_prefix(extended: Synth) -> None:
-    content = next(s for s in extended.services if s.name == "content")
+    media = next(s for s in extended.services if s.name == "media")
     bucket = "lms-dev-content-<AWS::AccountId>-<AWS::Region>"
-    upload = function_by_handler(extended, content.handler_path(content.route("create_upload")))
+    upload = function_by_handler(extended, media.handler_path(media.route("create_upload")))
     statements = [
         s
         for s in policy_statements(extended, upload)
         if str(as_list(s["Action"])[0]).startswith("s3:")
     ]
     assert [(s["Action"], render(s["Resource"])) for s in statements] == [
-        ("s3:PutObject", f"arn:<AWS::Partition>:s3:::{bucket}/content/*")
+        ("s3:PutObject", f"arn:<AWS::Partition>:s3:::{bucket}/media/*")
     ]
-    assert environment(upload)["LMS_CONTENT_PREFIX"] == "content/"
-    listing = function_by_handler(extended, content.handler_path(content.route("list_files")))
+    assert environment(upload)["LMS_CONTENT_PREFIX"] == "media/"
+    listing = function_by_handler(extended, media.handler_path(media.route("list_files")))
     (list_statement,) = [
         s for s in policy_statements(extended, listing) if s["Action"] == "s3:ListBucket"
     ]
-    assert list_statement["Condition"] == {"StringLike": {"s3:prefix": ["content/*"]}}
+    assert list_statement["Condition"] == {"StringLike": {"s3:prefix": ["media/*"]}}
     assert render(list_statement["Resource"]) == f"arn:<AWS::Partition>:s3:::{bucket}"
-    assert content.consumer_path is not None
-    consumer = function_by_handler(extended, content.consumer_path)
+    assert media.consumer_path is not None
+    consumer = function_by_handler(extended, media.consumer_path)
     assert [
         s["Action"]
         for s in policy_statements(extended, consumer)
@@ -148,20 +148,20 @@ def test_bucket_access_is_the_declared_actions_on_the_services_prefix(extended: 
 def test_a_services_own_secrets_exist_empty_in_its_stack_and_reach_who_names_them(
     extended: Synth,
 ) -> None:
-    payment = next(s for s in extended.services if s.name == "payment")
-    stack = extended.stack_name("payment")
+    billing = next(s for s in extended.services if s.name == "billing")
+    stack = extended.stack_name("billing")
     secrets = {
         s.properties["Name"]: s.logical_id
         for s in extended.resources("AWS::SecretsManager::Secret", stack=stack)
     }
     assert set(secrets) == {
-        "lms-dev/payment/stripe-api-key",
-        "lms-dev/payment/stripe-webhook-secret",
+        "lms-dev/billing/stripe-api-key",
+        "lms-dev/billing/stripe-webhook-secret",
     }
-    webhook = function_by_handler(extended, payment.handler_path(payment.route("webhook")))
+    webhook = function_by_handler(extended, billing.handler_path(billing.route("webhook")))
     env = environment(webhook)
     assert env["LMS_SECRET_STRIPE_WEBHOOK_SECRET_ARN"] == {
-        "Ref": secrets["lms-dev/payment/stripe-webhook-secret"]
+        "Ref": secrets["lms-dev/billing/stripe-webhook-secret"]
     }
     assert "LMS_SECRET_STRIPE_API_KEY_ARN" not in env
     readable = {
@@ -170,8 +170,8 @@ def test_a_services_own_secrets_exist_empty_in_its_stack_and_reach_who_names_the
         if "secretsmanager:GetSecretValue" in as_list(s["Action"])
         for r in as_list(s["Resource"])
     }
-    assert secrets["lms-dev/payment/stripe-webhook-secret"] in readable
-    assert secrets["lms-dev/payment/stripe-api-key"] not in readable
+    assert secrets["lms-dev/billing/stripe-webhook-secret"] in readable
+    assert secrets["lms-dev/billing/stripe-api-key"] not in readable
 
 
 def test_the_database_is_encrypted_and_backed_up_and_scaled_by_the_stage(stage: Synth) -> None:

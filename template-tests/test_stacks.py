@@ -82,7 +82,7 @@ def test_adding_a_service_adds_its_stack_and_changes_no_service_stack(
     synth: Synth, extended: Synth
 ) -> None:
     added = set(extended.templates) - set(synth.templates)
-    assert {stack_kind(extended, s) for s in added} == {"content", "payment", "analytics"}
+    assert {stack_kind(extended, s) for s in added} == {"media", "billing", "insights"}
     unchanged = {
         stack_kind(synth, name)
         for name, template in synth.templates.items()
