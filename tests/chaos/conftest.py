@@ -1,0 +1,202 @@
+"""The system wired as deployed, for fault injection: the bus, one rule, queue and
+dead-letter queue per consuming service (``lms_local.resources.provision``, from the
+declarations in ``functions.registry``), and ``Bus.settle()`` feeding each queue to its
+consumer's Lambda handler as the SQS event source does. A service added to the registry is
+wired, fed and checked without a line here changing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+import pytest
+
+from functions.registry import SERVICES
+from lms_local.feeder import failed_ids, sqs_event
+from lms_local.lambdas import LambdaContext
+from lms_local.resources import Feed, provision
+from lms_platform import topology
+from lms_platform.aws import client
+from lms_platform.inbox import EventConsumer
+from tests.chaos import report
+
+REGION = "us-east-1"
+# Short, so that a record that was not acknowledged comes back within the test.
+VISIBILITY_SECONDS = 2
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = report.table()
+    if lines:
+        terminalreporter.section("chaos")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def consumer_of(feed: Feed) -> EventConsumer:
+    module = import_module(feed.subscription.handler.rsplit(".", 1)[0])
+    found: EventConsumer = module.consumer
+    return found
+
+
+@dataclass
+class Bus:
+    feeds: list[Feed]
+    delivered: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def consumers(self) -> dict[str, EventConsumer]:
+        return {f.subscription.service.name: consumer_of(f) for f in self.feeds}
+
+    def feed(self, name: str) -> Feed:
+        return next(f for f in self.feeds if f.subscription.service.name == name)
+
+    def receive(self, feed: Feed, *, wait: int = 0, visibility: int | None = None) -> list[Any]:
+        extra = {} if visibility is None else {"VisibilityTimeout": visibility}
+        reply = client("sqs").receive_message(
+            QueueUrl=feed.queue.url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=wait,
+            AttributeNames=["All"],
+            **extra,
+        )
+        messages: list[Any] = reply.get("Messages", [])
+        return messages
+
+    def deliver(self, feed: Feed, messages: list[Any]) -> set[str]:
+        """One batch through the consumer's handler; the records left undeleted (failed)."""
+        name = feed.subscription.service.name
+        event = sqs_event(messages, feed.queue.arn, REGION)
+        context = LambdaContext(f"lms-{name}-consumer", timeout_seconds=60)
+        failed = failed_ids(consumer_of(feed).handler(event, context))
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            client("sqs").delete_message_batch(
+                QueueUrl=feed.queue.url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        self.delivered[name] = self.delivered.get(name, 0) + len(messages)
+        return failed
+
+    def settle(self, *, quiet_passes: int = 1) -> int:
+        """Feed every queue until all are empty; how many records went through. A record
+        that fails is an error here (the poison test feeds its queue itself)."""
+        total, quiet = 0, 0
+        while quiet < quiet_passes:
+            moved = 0
+            for feed in self.feeds:
+                while messages := self.receive(feed):
+                    failed = self.deliver(feed, messages)
+                    assert not failed, f"{feed.subscription.service.name}: records failed"
+                    moved += len(messages)
+            total += moved
+            quiet = quiet + 1 if not moved else 0
+        return total
+
+    def purge(self) -> None:
+        """Every queue and dead-letter queue emptied (PurgeQueue is allowed once a minute)."""
+        sqs = client("sqs")
+        for feed in self.feeds:
+            dlq = sqs.get_queue_url(QueueName=feed.subscription.dlq_name)["QueueUrl"]
+            for url in (feed.queue.url, dlq):
+                while True:
+                    messages = sqs.receive_message(
+                        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+                    ).get("Messages", [])
+                    if not messages:
+                        break
+                    sqs.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(messages)
+                        ],
+                    )
+
+    def depth(self, url: str) -> int:
+        attributes = client("sqs").get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+
+@pytest.fixture(scope="module")
+def bus(platform_env: dict[str, str]) -> Iterator[Bus]:
+    events, sqs = client("events"), client("sqs")
+    feeds = provision(
+        events,
+        sqs,
+        client("s3"),
+        SERVICES,
+        bus=topology.EVENT_BUS,
+        region=REGION,
+        visibility_timeout=VISIBILITY_SECONDS,
+    )
+    wired = Bus(feeds)
+    yield wired
+    for feed in feeds:
+        s = feed.subscription
+        targets = events.list_targets_by_rule(Rule=s.rule_name, EventBusName=topology.EVENT_BUS)
+        ids = [t["Id"] for t in targets["Targets"]]
+        if ids:
+            events.remove_targets(Rule=s.rule_name, EventBusName=topology.EVENT_BUS, Ids=ids)
+        events.delete_rule(Name=s.rule_name, EventBusName=topology.EVENT_BUS)
+        for name in (s.queue_name, s.dlq_name):
+            sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    from lms_platform.tasks import _queue_url_by_name
+
+    cache_clear = getattr(_queue_url_by_name, "cache_clear", None)
+    if cache_clear:
+        cache_clear()
+
+
+def outbox_events(admin_sql: Any, *, schemas: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every service's events as EventBridge delivers them (``source``, ``detail-type``,
+    ``detail``), oldest first."""
+    found: list[dict[str, Any]] = []
+    for service in SERVICES:
+        if schemas is not None and service.schema not in schemas:
+            continue
+        rows = admin_sql.run(
+            f"SELECT id::text, source, event_type, detail::text, occurred_at "
+            f"FROM {service.schema}.outbox WHERE destination = 'bus'"
+        )
+        found += [
+            {"id": i, "source": s, "detail-type": t, "detail": json.loads(d), "at": at}
+            for i, s, t, d, at in rows
+        ]
+    found.sort(key=lambda e: e["at"])
+    return [{k: v for k, v in e.items() if k != "at"} for e in found]
+
+
+@pytest.fixture(scope="module")
+def story(bus: Bus, admin_url: str, admin_sql_module: Any) -> list[dict[str, Any]]:
+    """The story's events (every table emptied first), each consumer's queue settled."""
+    from tests.chaos.story import run_story, simulator_env
+    from tests.conftest import _truncate_all
+
+    _truncate_all(admin_url)
+    bus.purge()
+    env = simulator_env()
+    next(env)
+    try:
+        run_story(bus)
+    finally:
+        next(env, None)
+    return outbox_events(admin_sql_module)
+
+
+@pytest.fixture(scope="module")
+def admin_sql_module(admin_url: str, platform_env: dict[str, str]) -> Iterator[Any]:
+    from lms_platform.db import open_connection, params_from_url
+
+    connection = open_connection(params_from_url(admin_url))
+    yield connection
+    connection.close()
