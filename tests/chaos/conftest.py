@@ -85,18 +85,25 @@ class Bus:
         return failed
 
     def settle(self, *, quiet_passes: int = 1) -> int:
-        """Feed every queue until all are empty; how many records went through. A record
-        that fails is an error here (the poison test feeds its queue itself)."""
-        total, quiet = 0, 0
-        while quiet < quiet_passes:
+        """Feed every queue until all are empty, each consumer in a thread of its own as
+        Lambda runs them side by side; how many records went through. A record that fails
+        is an error here (the poison test feeds its queue itself)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def drain(feed: Feed) -> int:
             moved = 0
-            for feed in self.feeds:
-                while messages := self.receive(feed):
-                    failed = self.deliver(feed, messages)
-                    assert not failed, f"{feed.subscription.service.name}: records failed"
-                    moved += len(messages)
-            total += moved
-            quiet = quiet + 1 if not moved else 0
+            while messages := self.receive(feed):
+                failed = self.deliver(feed, messages)
+                assert not failed, f"{feed.subscription.service.name}: records failed"
+                moved += len(messages)
+            return moved
+
+        total, quiet = 0, 0
+        with ThreadPoolExecutor(max(1, len(self.feeds))) as pool:
+            while quiet < quiet_passes:
+                moved = sum(pool.map(drain, self.feeds))
+                total += moved
+                quiet = quiet + 1 if not moved else 0
         return total
 
     def purge(self) -> None:
@@ -200,3 +207,79 @@ def admin_sql_module(admin_url: str, platform_env: dict[str, str]) -> Iterator[A
     connection = open_connection(params_from_url(admin_url))
     yield connection
     connection.close()
+
+
+@dataclass
+class Tap:
+    """A queue subscribed to every ``lms.*`` event on the bus: what was published, how often."""
+
+    rule: str
+    url: str
+    seen: dict[str, int] = field(default_factory=dict)
+
+    def collect(self, *, quiet_seconds: float = 1.0) -> dict[str, int]:
+        """Every event id that reached the bus, with how many times (until the queue has
+        been empty for ``quiet_seconds``)."""
+        import time
+
+        sqs = client("sqs")
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet_seconds:
+            messages = sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, VisibilityTimeout=60
+            ).get("Messages", [])
+            if not messages:
+                time.sleep(0.05)
+                continue
+            quiet_since = time.monotonic()
+            for m in messages:
+                event_id = json.loads(m["Body"])["detail"]["eventId"]
+                self.seen[event_id] = self.seen.get(event_id, 0) + 1
+            sqs.delete_message_batch(
+                QueueUrl=self.url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                         for i, m in enumerate(messages)],  # fmt: skip
+            )
+        return self.seen
+
+
+@pytest.fixture
+def tap(bus: Bus) -> Iterator[Tap]:
+    import uuid
+
+    events, sqs = client("events"), client("sqs")
+    name = f"chaos-tap-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name=name, EventBusName=topology.EVENT_BUS,
+                    EventPattern=json.dumps({"source": [{"prefix": "lms."}]}))  # fmt: skip
+    events.put_targets(Rule=name, EventBusName=topology.EVENT_BUS,
+                       Targets=[{"Id": "tap", "Arn": arn}])  # fmt: skip
+    yield Tap(name, url)
+    events.remove_targets(Rule=name, EventBusName=topology.EVENT_BUS, Ids=["tap"])
+    events.delete_rule(Name=name, EventBusName=topology.EVENT_BUS)
+    sqs.delete_queue(QueueUrl=url)
+
+
+def applied(admin_sql: Any, bus: Bus, made: list[tuple[str, str, str]]) -> dict[str, tuple[int, int]]:
+    """Per consumer: (effects expected, inbox rows found) for the events ``made``. An inbox
+    row commits with its effect, once per (event, handler)."""
+    ids = [i for i, _, _ in made]
+    out: dict[str, tuple[int, int]] = {}
+    for feed in bus.feeds:
+        subscriptions = consumer_of(feed).subscriptions
+        expected = sum(
+            1
+            for _, source, kind in made
+            for s in subscriptions
+            if (s.event.source, s.event.event_type) == (source, kind)
+        )
+        schema = feed.subscription.service.schema
+        found = admin_sql.run(
+            f"SELECT count(*) FROM {schema}.inbox WHERE event_id = ANY(CAST(:ids AS uuid[]))",
+            ids="{" + ",".join(ids) + "}",
+        )[0][0]
+        out[feed.subscription.service.name] = (expected, int(found))
+    return out
