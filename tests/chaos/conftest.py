@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
@@ -217,30 +218,72 @@ class Tap:
     url: str
     seen: dict[str, int] = field(default_factory=dict)
 
-    def collect(self, *, quiet_seconds: float = 1.0) -> dict[str, int]:
-        """Every event id that reached the bus, with how many times (until the queue has
-        been empty for ``quiet_seconds``)."""
-        import time
-
+    def collect_once(self, wait: int = 0) -> int:
         sqs = client("sqs")
-        quiet_since = time.monotonic()
-        while time.monotonic() - quiet_since < quiet_seconds:
-            messages = sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, VisibilityTimeout=60
-            ).get("Messages", [])
-            if not messages:
-                time.sleep(0.05)
-                continue
-            quiet_since = time.monotonic()
-            for m in messages:
-                event_id = json.loads(m["Body"])["detail"]["eventId"]
-                self.seen[event_id] = self.seen.get(event_id, 0) + 1
+        messages = sqs.receive_message(
+            QueueUrl=self.url, MaxNumberOfMessages=10, VisibilityTimeout=60, WaitTimeSeconds=wait
+        ).get("Messages", [])
+        for m in messages:
+            event_id = json.loads(m["Body"])["detail"]["eventId"]
+            self.seen[event_id] = self.seen.get(event_id, 0) + 1
+        if messages:
             sqs.delete_message_batch(
                 QueueUrl=self.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                          for i, m in enumerate(messages)],  # fmt: skip
             )
+        return len(messages)
+
+    def collect(self, *, quiet_seconds: float = 1.0) -> dict[str, int]:
+        """Every event id that reached the bus, with how many times (until the queue has
+        been empty for ``quiet_seconds``)."""
+        import time
+
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < quiet_seconds:
+            if self.collect_once():
+                quiet_since = time.monotonic()
+            else:
+                time.sleep(0.05)
         return self.seen
+
+
+@contextmanager
+def consuming(bus: Bus, tap: Tap | None = None) -> Iterator[None]:
+    """Consumers (and the tap) reading their queues while the body runs, as they do while
+    a relay publishes: queues that are read stay short (moto's SendMessage takes time in
+    proportion to the messages a queue holds)."""
+    import threading
+
+    stop, errors = threading.Event(), []
+
+    def loop(step: Any) -> None:
+        while not stop.is_set():
+            try:
+                step()
+            except Exception as error:  # reported when the body is done
+                errors.append(error)
+                return
+
+    def feeding(feed: Feed) -> Any:
+        def step() -> None:
+            messages = bus.receive(feed, wait=1)
+            if messages:
+                assert not bus.deliver(feed, messages), "records failed"
+
+        return step
+
+    steps = [feeding(f) for f in bus.feeds] + ([lambda: tap.collect_once(wait=1)] if tap else [])
+    threads = [threading.Thread(target=loop, args=(s,), daemon=True) for s in steps]
+    for t in threads:
+        t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not errors, errors
 
 
 @pytest.fixture

@@ -143,8 +143,10 @@ def put_events(
     """Send ``(event_id, source, detail_type, detail_json)`` entries; the ids accepted.
 
     PutEvents answers entry by entry: a call can succeed while some entries fail, so each
-    entry's result is read and only the accepted ones count as published. ``budget``
-    bounds the time spent (seconds, all calls together).
+    entry's result is read and only the accepted ones count as published. A call that
+    fails as a whole ends the sending: the ids accepted before it are returned (so that
+    they are marked and never sent again), or, if none was, the error is raised.
+    ``budget`` bounds the time spent (seconds, all calls together).
     """
     import time
 
@@ -156,13 +158,23 @@ def put_events(
     for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
         batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
         left = None if deadline is None else deadline - time.monotonic()
-        response = eventbridge.client().put_events(
-            [
-                {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
-                for _, source, kind, detail in batch
-            ],
-            budget=left,
-        )
+        try:
+            response = eventbridge.client().put_events(
+                [
+                    {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
+                    for _, source, kind, detail in batch
+                ],
+                budget=left,
+            )
+        except eventbridge.PutEventsError:
+            # The calls before this one were answered: their events are on the bus and are
+            # marked as sent by the caller; this call's and the rest wait for the relay.
+            # Raising here would leave them unmarked, and the relay would send them again.
+            if not accepted:
+                raise
+            logger.warning("PutEvents failed; the events accepted so far are kept")
+            observability.count("PutEventsCallsFailed")
+            break
         for (event_id, _, kind, _), result in zip(batch, response["Entries"], strict=True):
             if result.get("EventId") and not result.get("ErrorCode"):
                 accepted.append(event_id)
