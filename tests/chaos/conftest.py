@@ -72,7 +72,11 @@ class Bus:
         name = feed.subscription.service.name
         event = sqs_event(messages, feed.queue.arn, REGION)
         context = LambdaContext(f"lms-{name}-consumer", timeout_seconds=60)
-        failed = failed_ids(consumer_of(feed).handler(event, context))
+        try:
+            failed = failed_ids(consumer_of(feed).handler(event, context))
+        except Exception:
+            # A failed invocation (every record failed) fails the whole batch, as on Lambda.
+            failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             client("sqs").delete_message_batch(

@@ -23,7 +23,7 @@ from tests.chaos.outboxes import backlog, fill
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 FAULT = "PutEvents: 10% of entries refused, whole calls timing out"
-EVENTS = report.size(3_000, 300)
+EVENTS = report.size(3_000, 200)
 
 
 def test_flaky_put_events_publish_everything_and_no_success_twice(

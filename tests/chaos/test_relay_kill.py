@@ -21,8 +21,8 @@ from tests.chaos.outboxes import backlog, by_source, fill
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 FAULT = "relay SIGKILLed at random points while publishing"
-EVENTS = report.size(10_000, 600)
-KILLS = report.size(40, 5)
+EVENTS = report.size(10_000, 300)
+KILLS = report.size(40, 3)
 
 
 def relay_process(*args: str) -> subprocess.Popen[bytes]:
