@@ -21,7 +21,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)-$(shell echo '$(PYTHON_ID)' | cksum | cut -d' ' -f1)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-fast chaos test-localstack lint format synth bench bench-recompute schemas clean
+.PHONY: install run test test-fast chaos test-localstack load lint format synth bench bench-recompute schemas clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_ID)" || { echo "make: $(strip $(NO_PYTHON))." >&2; \
@@ -50,6 +50,10 @@ chaos: $(STAMP)  ## faults injected at full size (10,000 events ...), expected v
 
 test-localstack: $(STAMP)  ## the end-to-end suite against LocalStack core (its own Python 3.12+ virtualenv)
 	$(PY) -m tests.e2e.localstack
+
+load: $(STAMP)  ## mixed traffic (locust) against lms run, stepping users up to the knee
+	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[load]'
+	$(PY) -m bench.load
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
