@@ -60,8 +60,12 @@ def until(check: Any, seconds: float = 30) -> Any:
 def make_world(base: str, lms: list[str]) -> dict[str, Any]:
     def account(name: str) -> tuple[str, str]:
         email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-        made = http(base, "POST", "/auth/register",
-                    {"email": email, "password": PASSWORD, "displayName": name})  # fmt: skip
+        made = http(
+            base,
+            "POST",
+            "/auth/register",
+            {"email": email, "password": PASSWORD, "displayName": name},
+        )
         return made["id"], email
 
     def login(email: str) -> str:
@@ -69,9 +73,21 @@ def make_world(base: str, lms: list[str]) -> dict[str, Any]:
         return str(http(base, "POST", "/auth/login", body)["accessToken"])
 
     admin_email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-    subprocess.run([*lms, "create-admin", "--email", admin_email, "--display-name", "Admin",
-                    "--password-stdin"], input=PASSWORD + "\n", text=True, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            *lms,
+            "create-admin",
+            "--email",
+            admin_email,
+            "--display-name",
+            "Admin",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     admin = login(admin_email)
     teacher_id, teacher_email = account("teacher")
     http(base, "PUT", f"/users/{teacher_id}/roles/INSTRUCTOR", token=admin)
@@ -79,43 +95,88 @@ def make_world(base: str, lms: list[str]) -> dict[str, Any]:
     course = until(lambda: http(base, "POST", "/courses", {"title": "Load 101"}, teacher))
     module = http(base, "POST", f"/courses/{course['id']}/modules", {"title": "One"}, teacher)
     lessons = [
-        http(base, "POST", f"/courses/{course['id']}/modules/{module['id']}/lessons",
-             {"title": f"Lesson {n}", "type": "text", "durationMinutes": 3}, teacher)["id"]
+        http(
+            base,
+            "POST",
+            f"/courses/{course['id']}/modules/{module['id']}/lessons",
+            {"title": f"Lesson {n}", "type": "text", "durationMinutes": 3},
+            teacher,
+        )["id"]
         for n in range(3)
-    ]  # fmt: skip
+    ]
     http(base, "POST", f"/courses/{course['id']}/publish", token=teacher)
-    assignment = until(lambda: http(base, "POST", f"/courses/{course['id']}/assignments",
-                                    {"title": "Essay", "maxScore": 100}, teacher))  # fmt: skip
-    plan = http(base, "POST", "/plans",
-                {"name": "Pro", "price": "19.90", "currency": "USD", "interval": "month"}, admin)  # fmt: skip
-    return {"courseId": course["id"], "lessonIds": lessons, "assignmentId": assignment["id"],
-            "planId": plan["id"]}  # fmt: skip
+    assignment = until(
+        lambda: http(
+            base,
+            "POST",
+            f"/courses/{course['id']}/assignments",
+            {"title": "Essay", "maxScore": 100},
+            teacher,
+        )
+    )
+    plan = http(
+        base,
+        "POST",
+        "/plans",
+        {"name": "Pro", "price": "19.90", "currency": "USD", "interval": "month"},
+        admin,
+    )
+    return {
+        "courseId": course["id"],
+        "lessonIds": lessons,
+        "assignmentId": assignment["id"],
+        "planId": plan["id"],
+    }
 
 
 def run_step(base: str, users: int, world: dict[str, Any], folder: Path) -> list[dict[str, str]]:
     prefix = folder / f"step-{users}"
     env = {**os.environ, "LMS_LOAD_WORLD": json.dumps(world)}
     subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(Path(__file__).with_name("locustfile.py")),
-         "--headless", "-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{STEP_SECONDS}s",
-         "--host", base, "--csv", str(prefix), "--only-summary", "--loglevel", "ERROR"],
-        env=env, check=False, capture_output=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(Path(__file__).with_name("locustfile.py")),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 5)),
+            "-t",
+            f"{STEP_SECONDS}s",
+            "--host",
+            base,
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "ERROR",
+        ],
+        env=env,
+        check=False,
+        capture_output=True,
+    )
     with open(f"{prefix}_stats.csv", newline="") as f:
         return list(csv.DictReader(f))
 
 
 def show(users: int, rows: list[dict[str, str]]) -> tuple[int, float]:
     total = next(r for r in rows if r["Name"] == "Aggregated")
-    print(f"\n{users} users: {float(total['Requests/s']):.1f} requests/s, "
-          f"{total['Request Count']} requests, {total['Failure Count']} errors")  # fmt: skip
+    print(
+        f"\n{users} users: {float(total['Requests/s']):.1f} requests/s, "
+        f"{total['Request Count']} requests, {total['Failure Count']} errors"
+    )
     print(f"  {'route':<66} {'count':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'errors':>6}")
     for r in rows:
         if r["Name"] == "Aggregated":
             continue
         name = f"{r['Type']} {r['Name'].split(' ', 1)[-1]}"
-        print(f"  {name:<66} {r['Request Count']:>6} {r['50%']:>6} {r['95%']:>6} "
-              f"{r['99%']:>6} {r['Failure Count']:>6}")  # fmt: skip
+        print(
+            f"  {name:<66} {r['Request Count']:>6} {r['50%']:>6} {r['95%']:>6} "
+            f"{r['99%']:>6} {r['Failure Count']:>6}"
+        )
     routes = [r for r in rows if r["Name"] != "Aggregated" and r["Type"] != "LAG"]
     p95 = max((float(r["95%"]) for r in routes if r["95%"] != "N/A"), default=0.0)
     return int(total["Failure Count"]), p95

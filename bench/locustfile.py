@@ -30,8 +30,9 @@ class Student(HttpUser):
         self.email = f"load-{uuid.uuid4().hex[:12]}@example.com"
         body = {"email": self.email, "password": PASSWORD, "displayName": "Load"}
         self.client.post("/auth/register", json=body, name="POST /auth/register")
-        reply = self.client.post("/auth/login", json={"email": self.email, "password": PASSWORD},
-                                 name="POST /auth/login")  # fmt: skip
+        reply = self.client.post(
+            "/auth/login", json={"email": self.email, "password": PASSWORD}, name="POST /auth/login"
+        )
         self.headers = {"Authorization": f"Bearer {reply.json()['accessToken']}"}
         self.enrollment: str | None = None
         self.lessons_done = 0
@@ -54,13 +55,20 @@ class Student(HttpUser):
             )
             self.lessons_done += 1
         else:
-            self.client.get(f"/enrollments/{self.enrollment}", headers=self.headers,
-                            name="GET /enrollments/{enrollmentId}")  # fmt: skip
+            self.client.get(
+                f"/enrollments/{self.enrollment}",
+                headers=self.headers,
+                name="GET /enrollments/{enrollmentId}",
+            )
 
     @task(1)
     def pay(self) -> None:
-        invoice = self.client.post("/invoices", json={"planId": WORLD["planId"]},
-                                   headers=self.headers, name="POST /invoices")  # fmt: skip
+        invoice = self.client.post(
+            "/invoices",
+            json={"planId": WORLD["planId"]},
+            headers=self.headers,
+            name="POST /invoices",
+        )
         if invoice.status_code != 201:
             return
         self.client.post(
@@ -71,8 +79,11 @@ class Student(HttpUser):
         )
 
     def enroll_and_submit(self) -> None:
-        reply = self.client.post(f"/courses/{WORLD['courseId']}/enrollments",
-                                 headers=self.headers, name="POST /courses/{courseId}/enrollments")  # fmt: skip
+        reply = self.client.post(
+            f"/courses/{WORLD['courseId']}/enrollments",
+            headers=self.headers,
+            name="POST /courses/{courseId}/enrollments",
+        )
         if reply.status_code != 201:
             return
         enrolled_at = time.perf_counter()
@@ -82,16 +93,24 @@ class Student(HttpUser):
         key = str(uuid.uuid4())
         while time.perf_counter() - enrolled_at < 30:
             # the submission is refused (404/403) until the enrollment's event has arrived
-            with self.client.post(path, json=body, headers={**self.headers, "Idempotency-Key": key},
-                                  name="POST /assignments/{assignmentId}/submissions",
-                                  catch_response=True) as answer:  # fmt: skip
+            with self.client.post(
+                path,
+                json=body,
+                headers={**self.headers, "Idempotency-Key": key},
+                name="POST /assignments/{assignmentId}/submissions",
+                catch_response=True,
+            ) as answer:
                 if answer.status_code == 201:
                     answer.success()
                     lag = (time.perf_counter() - enrolled_at) * 1000
                     self.environment.events.request.fire(
-                        request_type="LAG", name="enrollment -> assignment", response_time=lag,
-                        response_length=0, exception=None, context={},
-                    )  # fmt: skip
+                        request_type="LAG",
+                        name="enrollment -> assignment",
+                        response_time=lag,
+                        response_length=0,
+                        exception=None,
+                        context={},
+                    )
                     return
                 if answer.status_code in (403, 404):
                     answer.success()  # not yet known there: expected while the event travels

@@ -233,8 +233,10 @@ class Tap:
         if messages:
             sqs.delete_message_batch(
                 QueueUrl=self.url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                         for i, m in enumerate(messages)],  # fmt: skip
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
             )
         return len(messages)
 
@@ -300,17 +302,23 @@ def tap(bus: Bus) -> Iterator[Tap]:
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    events.put_rule(Name=name, EventBusName=topology.EVENT_BUS,
-                    EventPattern=json.dumps({"source": [{"prefix": "lms."}]}))  # fmt: skip
-    events.put_targets(Rule=name, EventBusName=topology.EVENT_BUS,
-                       Targets=[{"Id": "tap", "Arn": arn}])  # fmt: skip
+    events.put_rule(
+        Name=name,
+        EventBusName=topology.EVENT_BUS,
+        EventPattern=json.dumps({"source": [{"prefix": "lms."}]}),
+    )
+    events.put_targets(
+        Rule=name, EventBusName=topology.EVENT_BUS, Targets=[{"Id": "tap", "Arn": arn}]
+    )
     yield Tap(name, url)
     events.remove_targets(Rule=name, EventBusName=topology.EVENT_BUS, Ids=["tap"])
     events.delete_rule(Name=name, EventBusName=topology.EVENT_BUS)
     sqs.delete_queue(QueueUrl=url)
 
 
-def applied(admin_sql: Any, bus: Bus, made: list[tuple[str, str, str]]) -> dict[str, tuple[int, int]]:
+def applied(
+    admin_sql: Any, bus: Bus, made: list[tuple[str, str, str]]
+) -> dict[str, tuple[int, int]]:
     """Per consumer: (effects expected, inbox rows found) for the events ``made``. An inbox
     row commits with its effect, once per (event, handler)."""
     ids = [i for i, _, _ in made]

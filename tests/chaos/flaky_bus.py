@@ -45,7 +45,7 @@ class FlakyBus:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("X-Amz-Target") == "AWSEvents.PutEvents":
                     flaky.put_events(self, body)

@@ -39,8 +39,6 @@ def by_source(made: list[tuple[str, str, str]]) -> Counter[str]:
 
 def backlog(admin_sql: Any) -> int:
     return sum(
-        admin_sql.run(
-            f"SELECT count(*) FROM {s.schema}.outbox WHERE published_at IS NULL"  # noqa: S608
-        )[0][0]
+        admin_sql.run(f"SELECT count(*) FROM {s.schema}.outbox WHERE published_at IS NULL")[0][0]
         for s in SERVICES
     )

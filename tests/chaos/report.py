@@ -27,7 +27,9 @@ class Count:
 COUNTS: list[Count] = []
 
 
-def record(fault: str, what: str, expected: object, seen: object, holds: bool | None = None) -> bool:
+def record(
+    fault: str, what: str, expected: object, seen: object, holds: bool | None = None
+) -> bool:
     """Keep one count for the summary; whether it holds (equal, unless told)."""
     ok = (expected == seen) if holds is None else holds
     COUNTS.append(Count(fault, what, _text(expected), _text(seen), ok))

@@ -93,6 +93,8 @@ def differences(expected: dict[str, list[str]], seen: dict[str, list[str]]) -> l
         if want != got:
             missing = [r for r in want if r not in got][:3]
             extra = [r for r in got if r not in want][:3]
-            out.append(f"{table}: {len(want)} rows expected, {len(got)} seen; "
-                       f"missing {missing} extra {extra}")  # fmt: skip
+            out.append(
+                f"{table}: {len(want)} rows expected, {len(got)} seen; "
+                f"missing {missing} extra {extra}"
+            )
     return out

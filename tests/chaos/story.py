@@ -12,8 +12,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from tests.assignment.builders import create_assignment, grade, submit
 from tests.chaos.conftest import Bus
 from tests.content.conftest import World, answers_to, attempt, published_quiz
@@ -51,11 +49,12 @@ def simulator_env() -> Iterator[None]:
     sim.stop()
 
 
-
-
 def enroll(caller: dict[str, Any], course_id: str) -> str:
     reply = call(
-        "POST", "/courses/{courseId}/enrollments", caller=caller, path_params={"courseId": course_id}
+        "POST",
+        "/courses/{courseId}/enrollments",
+        caller=caller,
+        path_params={"courseId": course_id},
     )
     return str(ok(reply, 201)["id"])
 
@@ -85,11 +84,20 @@ def users_story(bus: Bus) -> None:
         people.append(ok(reply, 201)["id"])
     first, second = people
     for method in ("PUT", "DELETE"):
-        call(method, "/users/{userId}/roles/{role}", caller=boss,
-             path_params={"userId": first, "role": "INSTRUCTOR"})  # fmt: skip
+        call(
+            method,
+            "/users/{userId}/roles/{role}",
+            caller=boss,
+            path_params={"userId": first, "role": "INSTRUCTOR"},
+        )
     for status in ("SUSPENDED", "ACTIVE"):
-        call("PATCH", "/users/{userId}", caller=boss, path_params={"userId": second},
-             body={"status": status})  # fmt: skip
+        call(
+            "PATCH",
+            "/users/{userId}",
+            caller=boss,
+            path_params={"userId": second},
+            body={"status": status},
+        )
     call("PATCH", "/me/profile", caller=as_caller(first, "STUDENT"), body={"bio": "chaos"})
     bus.settle()
 
@@ -101,8 +109,12 @@ def learning_story(bus: Bus) -> None:
     learner, quitter, writer = student(), student(), student()
     done = enroll(learner, course.id)
     cancelled = enroll(quitter, course.id)
-    call("POST", "/enrollments/{enrollmentId}/cancel", caller=quitter,
-         path_params={"enrollmentId": cancelled})  # fmt: skip
+    call(
+        "POST",
+        "/enrollments/{enrollmentId}/cancel",
+        caller=quitter,
+        path_params={"enrollmentId": cancelled},
+    )
     enroll(writer, course.id)
     bus.settle()
     ok(complete_lesson(learner, done, course.lesson_ids[0]))
@@ -112,10 +124,19 @@ def learning_story(bus: Bus) -> None:
     bus.settle()
     work = ok(create_assignment(course.owner, course.id, lessonId=course.lesson_ids[0]), 201)
     spare = ok(create_assignment(course.owner, course.id, title="Spare"), 201)
-    call("PATCH", "/assignments/{assignmentId}", caller=course.owner,
-         path_params={"assignmentId": work["id"]}, body={"title": "Essay, revised"})  # fmt: skip
-    call("DELETE", "/assignments/{assignmentId}", caller=course.owner,
-         path_params={"assignmentId": spare["id"]})  # fmt: skip
+    call(
+        "PATCH",
+        "/assignments/{assignmentId}",
+        caller=course.owner,
+        path_params={"assignmentId": work["id"]},
+        body={"title": "Essay, revised"},
+    )
+    call(
+        "DELETE",
+        "/assignments/{assignmentId}",
+        caller=course.owner,
+        path_params={"assignmentId": spare["id"]},
+    )
     bus.settle()
     handed = ok(submit(writer, work["id"]), 201)
     ok(grade(course.owner, handed["id"], 90))
@@ -129,12 +150,16 @@ def payment_story(bus: Bus) -> None:
     plan = ok(call("POST", "/plans", caller=boss, body=body), 201)
     for method in ("pm_card_chargeDeclinedInsufficientFunds", "pm_card_visa"):
         invoice = ok(call("POST", "/invoices", caller=buyer, body={"planId": plan["id"]}), 201)
-        call("POST", "/invoices/{invoiceId}/payments", caller=buyer,
-             path_params={"invoiceId": invoice["id"]}, body={"paymentMethod": method},
-             headers={"idempotency-key": str(uuid.uuid4())})  # fmt: skip
+        call(
+            "POST",
+            "/invoices/{invoiceId}/payments",
+            caller=buyer,
+            path_params={"invoiceId": invoice["id"]},
+            body={"paymentMethod": method},
+            headers={"idempotency-key": str(uuid.uuid4())},
+        )
     spare = ok(call("POST", "/invoices", caller=buyer, body={"planId": plan["id"]}), 201)
-    call("POST", "/invoices/{invoiceId}/void", caller=boss,
-         path_params={"invoiceId": spare["id"]})  # fmt: skip
+    call("POST", "/invoices/{invoiceId}/void", caller=boss, path_params={"invoiceId": spare["id"]})
     bus.settle()
 
 

@@ -49,8 +49,12 @@ def at_once(attempt: Any) -> Counter[int]:
 
 
 def enroll(caller: dict[str, Any], course_id: str) -> Reply:
-    return call("POST", "/courses/{courseId}/enrollments", caller=caller,
-                path_params={"courseId": course_id})  # fmt: skip
+    return call(
+        "POST",
+        "/courses/{courseId}/enrollments",
+        caller=caller,
+        path_params={"courseId": course_id},
+    )
 
 
 def count(sql: Any, query: str, **params: Any) -> int:
@@ -66,25 +70,54 @@ def test_fifty_identical_requests_have_one_effect_each(
     learner = student()
     # Fifty enrollments of one student in one course
     statuses = at_once(lambda: enroll(learner, course.id))
-    enrollment = scalar(sql, "SELECT id::text FROM lms_enrollment.enrollments WHERE user_id = :u"
-                        " AND course_id = CAST(:c AS uuid)", u=learner["sub"], c=course.id)  # fmt: skip
+    enrollment = scalar(
+        sql,
+        "SELECT id::text FROM lms_enrollment.enrollments WHERE user_id = :u"
+        " AND course_id = CAST(:c AS uuid)",
+        u=learner["sub"],
+        c=course.id,
+    )
     report.record(FAULT, "enrollments: answers", "1x201, 49x409", _text(statuses))
-    report.record(FAULT, "enrollments: rows", 1, count(sql,
-        "SELECT count(*) FROM lms_enrollment.enrollments WHERE course_id = CAST(:c AS uuid)",
-        c=course.id))  # fmt: skip
-    report.record(FAULT, "enrollments: EnrollmentCreated events", 1, count(sql,
-        "SELECT count(*) FROM lms_enrollment.outbox WHERE event_type = 'EnrollmentCreated'"
-        " AND detail->>'aggregateId' = :e", e=enrollment))  # fmt: skip
+    report.record(
+        FAULT,
+        "enrollments: rows",
+        1,
+        count(
+            sql,
+            "SELECT count(*) FROM lms_enrollment.enrollments WHERE course_id = CAST(:c AS uuid)",
+            c=course.id,
+        ),
+    )
+    report.record(
+        FAULT,
+        "enrollments: EnrollmentCreated events",
+        1,
+        count(
+            sql,
+            "SELECT count(*) FROM lms_enrollment.outbox WHERE event_type = 'EnrollmentCreated'"
+            " AND detail->>'aggregateId' = :e",
+            e=enrollment,
+        ),
+    )
     assert statuses == Counter({201: 1, 409: N - 1}), statuses
     # Fifty completions of one lesson
     lesson = course.lesson_ids[0]
     statuses = at_once(lambda: complete_lesson(learner, enrollment, lesson))
     report.record(FAULT, "lesson completions: answers", f"{N}x200", _text(statuses))
-    rows = count(sql, "SELECT count(*) FROM lms_enrollment.lesson_progress WHERE enrollment_id ="
-                 " CAST(:e AS uuid) AND lesson_id = CAST(:l AS uuid)", e=enrollment, l=lesson)  # fmt: skip
+    rows = count(
+        sql,
+        "SELECT count(*) FROM lms_enrollment.lesson_progress WHERE enrollment_id ="
+        " CAST(:e AS uuid) AND lesson_id = CAST(:l AS uuid)",
+        e=enrollment,
+        l=lesson,
+    )
     report.record(FAULT, "lesson completions: progress rows", 1, rows)
-    completed = count(sql, "SELECT count(*) FROM lms_enrollment.outbox WHERE event_type ="
-                      " 'LessonCompleted' AND detail->'data'->>'lessonId' = :l", l=lesson)  # fmt: skip
+    completed = count(
+        sql,
+        "SELECT count(*) FROM lms_enrollment.outbox WHERE event_type ="
+        " 'LessonCompleted' AND detail->'data'->>'lessonId' = :l",
+        l=lesson,
+    )
     report.record(FAULT, "lesson completions: LessonCompleted events", 1, completed)
     assert statuses == Counter({200: N}) and rows == completed == 1
     # Fifty grades of one submission, the same score
@@ -95,15 +128,22 @@ def test_fifty_identical_requests_have_one_effect_each(
     handed = ok(submit(writer, work["id"]), 201)
     statuses = at_once(lambda: grade(course.owner, handed["id"], 90))
     bus.settle()
-    graded = count(sql, "SELECT count(*) FROM lms_assignment.outbox WHERE event_type ="
-                   " 'SubmissionGraded' AND detail->'data'->>'submissionId' = :s",
-                   s=handed["id"])  # fmt: skip
+    graded = count(
+        sql,
+        "SELECT count(*) FROM lms_assignment.outbox WHERE event_type ="
+        " 'SubmissionGraded' AND detail->'data'->>'submissionId' = :s",
+        s=handed["id"],
+    )
     report.record(FAULT, "grades: answers", f"{N}x200", _text(statuses))
     report.record(FAULT, "grades: SubmissionGraded events (a repeat is no new version)", 1, graded)
-    by_grade = count(sql, "SELECT count(*) FROM lms_enrollment.lesson_progress p JOIN "
-                     "lms_enrollment.enrollments e ON e.id = p.enrollment_id WHERE e.user_id = :u"
-                     " AND p.lesson_id = CAST(:l AS uuid)", u=writer["sub"],
-                     l=course.lesson_ids[1])  # fmt: skip
+    by_grade = count(
+        sql,
+        "SELECT count(*) FROM lms_enrollment.lesson_progress p JOIN "
+        "lms_enrollment.enrollments e ON e.id = p.enrollment_id WHERE e.user_id = :u"
+        " AND p.lesson_id = CAST(:l AS uuid)",
+        u=writer["sub"],
+        l=course.lesson_ids[1],
+    )
     report.record(FAULT, "grades: lesson completed by the grade (progress rows)", 1, by_grade)
     assert statuses == Counter({200: N}) and graded == by_grade == 1
     # Fifty payments of one invoice with one Idempotency-Key
@@ -115,18 +155,37 @@ def test_fifty_identical_requests_have_one_effect_each(
         plan = ok(call("POST", "/plans", caller=boss, body=body), 201)
         invoice = ok(call("POST", "/invoices", caller=buyer, body={"planId": plan["id"]}), 201)
         key = str(uuid.uuid4())
-        statuses = at_once(lambda: call(
-            "POST", "/invoices/{invoiceId}/payments", caller=buyer,
-            path_params={"invoiceId": invoice["id"]}, body={"paymentMethod": "pm_card_visa"},
-            headers={"idempotency-key": key}))  # fmt: skip
+        statuses = at_once(
+            lambda: call(
+                "POST",
+                "/invoices/{invoiceId}/payments",
+                caller=buyer,
+                path_params={"invoiceId": invoice["id"]},
+                body={"paymentMethod": "pm_card_visa"},
+                headers={"idempotency-key": key},
+            )
+        )
     finally:
         next(env, None)
-    paid = count(sql, "SELECT count(*) FROM lms_payment.payments WHERE invoice_id ="
-                 " CAST(:i AS uuid) AND status = 'SUCCEEDED'", i=invoice["id"])  # fmt: skip
-    events = count(sql, "SELECT count(*) FROM lms_payment.outbox WHERE event_type = 'InvoicePaid'"
-                   " AND detail->>'aggregateId' = :i", i=invoice["id"])  # fmt: skip
-    report.record(FAULT, "payments with one key: answers", "201 first, then 201 replays or 409",
-                  _text(statuses), holds=set(statuses) <= {201, 409})  # fmt: skip
+    paid = count(
+        sql,
+        "SELECT count(*) FROM lms_payment.payments WHERE invoice_id ="
+        " CAST(:i AS uuid) AND status = 'SUCCEEDED'",
+        i=invoice["id"],
+    )
+    events = count(
+        sql,
+        "SELECT count(*) FROM lms_payment.outbox WHERE event_type = 'InvoicePaid'"
+        " AND detail->>'aggregateId' = :i",
+        i=invoice["id"],
+    )
+    report.record(
+        FAULT,
+        "payments with one key: answers",
+        "201 first, then 201 replays or 409",
+        _text(statuses),
+        holds=set(statuses) <= {201, 409},
+    )
     report.record(FAULT, "payments with one key: payments that succeeded", 1, paid)
     report.record(FAULT, "payments with one key: InvoicePaid events", 1, events)
     assert set(statuses) <= {201, 409} and paid == events == 1

@@ -51,11 +51,13 @@ def test_a_batch_applied_then_not_acknowledged_is_redelivered_and_changes_nothin
         )
         ids = "{" + ",".join(e["id"] for e in batch) + "}"
 
-        def inbox() -> int:
-            return int(sql.run(
-                f"SELECT count(*) FROM {schema}.inbox WHERE event_id = ANY(CAST(:i AS uuid[]))",
-                i=ids,
-            )[0][0])  # fmt: skip
+        def inbox(schema: str = schema, ids: str = ids) -> int:
+            return int(
+                sql.run(
+                    f"SELECT count(*) FROM {schema}.inbox WHERE event_id = ANY(CAST(:i AS uuid[]))",
+                    i=ids,
+                )[0][0]
+            )
 
         expected = sum(
             1
@@ -66,8 +68,10 @@ def test_a_batch_applied_then_not_acknowledged_is_redelivered_and_changes_nothin
         # When the consumer's process applies it and is killed before acknowledging it
         process = subprocess.run(
             [sys.executable, "-m", "tests.chaos.consumer_process", name, str(VISIBILITY)],
-            env=dict(os.environ), capture_output=True, timeout=120,
-        )  # fmt: skip
+            env=dict(os.environ),
+            capture_output=True,
+            timeout=120,
+        )
         assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
         outcome = json.loads(process.stdout.decode().splitlines()[-1])
         after_kill, held = inbox(), bus.depth(feed.queue.url)
@@ -80,11 +84,11 @@ def test_a_batch_applied_then_not_acknowledged_is_redelivered_and_changes_nothin
             assert not bus.deliver(feed, messages)
             redelivered += len(messages)
         after = state.snapshot(sql, feed.subscription.service)
-        report.record(FAULT, f"{name}: records applied by the killed process",
-                      len(batch), outcome["received"])  # fmt: skip
+        report.record(
+            FAULT, f"{name}: records applied by the killed process", len(batch), outcome["received"]
+        )
         report.record(FAULT, f"{name}: effects committed before the kill", expected, after_kill)
-        report.record(FAULT, f"{name}: records still in the queue after the kill",
-                      len(batch), held)  # fmt: skip
+        report.record(FAULT, f"{name}: records still in the queue after the kill", len(batch), held)
         report.record(FAULT, f"{name}: records redelivered", len(batch), redelivered)
         report.record(FAULT, f"{name}: effects after redelivery", expected, inbox())
         changed = state.differences(state.comparable(before, {}), state.comparable(after, {}))

@@ -27,9 +27,15 @@ THREADS = 8
 
 
 def register() -> Reply:
-    return call("POST", "/auth/register", body={
-        "email": f"cut-{uuid.uuid4().hex[:10]}@example.com",
-        "password": "correct horse battery", "displayName": "Cut"})  # fmt: skip
+    return call(
+        "POST",
+        "/auth/register",
+        body={
+            "email": f"cut-{uuid.uuid4().hex[:10]}@example.com",
+            "password": "correct horse battery",
+            "displayName": "Cut",
+        },
+    )
 
 
 def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing_half_written(
@@ -66,25 +72,44 @@ def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing
     with ThreadPoolExecutor(THREADS) as pool:
         after = list(pool.map(lambda _: register(), range(THREADS)))
     statuses = Counter(r.status for r in replies)
-    clean = [r for r in replies if r.status == 503 and r.content_type == "application/problem+json"
-             and int(r.headers.get("Retry-After", "0")) >= 1]  # fmt: skip
+    clean = [
+        r
+        for r in replies
+        if r.status == 503
+        and r.content_type == "application/problem+json"
+        and int(r.headers.get("Retry-After", "0")) >= 1
+    ]
     made = int(scalar(sql, "SELECT count(*) FROM lms_user.users")) - users_before
-    halves = int(scalar(sql, "SELECT count(*) FROM lms_user.users u WHERE NOT EXISTS (SELECT 1"
-                        " FROM lms_user.profiles p WHERE p.user_id = u.id) OR NOT EXISTS (SELECT 1"
-                        " FROM lms_user.outbox o WHERE o.event_type = 'UserRegistered' AND"
-                        " o.detail->>'aggregateId' = u.id::text)"))  # fmt: skip
+    halves = int(
+        scalar(
+            sql,
+            "SELECT count(*) FROM lms_user.users u WHERE NOT EXISTS (SELECT 1"
+            " FROM lms_user.profiles p WHERE p.user_id = u.id) OR NOT EXISTS (SELECT 1"
+            " FROM lms_user.outbox o WHERE o.event_type = 'UserRegistered' AND"
+            " o.detail->>'aggregateId' = u.id::text)",
+        )
+    )
     report.record(FAULT, "sessions terminated", "> 0", cuts[0], holds=cuts[0] > 0)
-    report.record(FAULT, "requests answered 201 or 503", REQUESTS,
-                  statuses[201] + statuses[503])  # fmt: skip
-    report.record(FAULT, "answers (201 / 503)", "any split",
-                  f"{statuses[201]} / {statuses[503]}", holds=True)  # fmt: skip
+    report.record(FAULT, "requests answered 201 or 503", REQUESTS, statuses[201] + statuses[503])
+    report.record(
+        FAULT, "answers (201 / 503)", "any split", f"{statuses[201]} / {statuses[503]}", holds=True
+    )
     report.record(FAULT, "503s that are problems with Retry-After", statuses[503], len(clean))
     # (a commit whose answer was cut is a 503 with the user wholly written: at least)
-    report.record(FAULT, "users written (201s + requests after the cuts, at least)",
-                  statuses[201] + THREADS, made, holds=made >= statuses[201] + THREADS)  # fmt: skip
+    report.record(
+        FAULT,
+        "users written (201s + requests after the cuts, at least)",
+        statuses[201] + THREADS,
+        made,
+        holds=made >= statuses[201] + THREADS,
+    )
     report.record(FAULT, "users without their profile or their UserRegistered", 0, halves)
-    report.record(FAULT, "next request on each environment after the cuts",
-                  f"{THREADS}x201", f"{sum(r.status == 201 for r in after)}x201")  # fmt: skip
+    report.record(
+        FAULT,
+        "next request on each environment after the cuts",
+        f"{THREADS}x201",
+        f"{sum(r.status == 201 for r in after)}x201",
+    )
     assert set(statuses) <= {201, 503}, statuses
     assert len(clean) == statuses[503] and halves == 0
     assert all(r.status == 201 for r in after)

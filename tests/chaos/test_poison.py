@@ -47,7 +47,7 @@ def test_a_poison_message_blocks_nothing_goes_to_the_dlq_and_is_applied_once_red
 
     monkeypatch.setattr(EventConsumer, "_apply_in", buggy)
     # When the queues are fed (the poison comes back at once: visibility 0) until empty
-    receives = {name: 0 for name in batches}
+    receives = dict.fromkeys(batches, 0)
     first_round: dict[str, int] = {}
     for _ in range(topology.MAX_RECEIVE_COUNT + 2):
         for feed in bus.feeds:
@@ -63,15 +63,24 @@ def test_a_poison_message_blocks_nothing_goes_to_the_dlq_and_is_applied_once_red
         batch = batches[name]
         dlq = sqs.get_queue_url(QueueName=feed.subscription.dlq_name)["QueueUrl"]
         expected_rest = effects(feed, batch[1:])
-        report.record(FAULT, f"{name}: effects of the 9 others, first delivery",
-                      expected_rest, first_round[name])  # fmt: skip
-        report.record(FAULT, f"{name}: receives of the poison before the DLQ",
-                      topology.MAX_RECEIVE_COUNT, receives[name])  # fmt: skip
+        report.record(
+            FAULT,
+            f"{name}: effects of the 9 others, first delivery",
+            expected_rest,
+            first_round[name],
+        )
+        report.record(
+            FAULT,
+            f"{name}: receives of the poison before the DLQ",
+            topology.MAX_RECEIVE_COUNT,
+            receives[name],
+        )
         in_dlq = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=30)
         dead = in_dlq.get("Messages", [])
         report.record(FAULT, f"{name}: messages in the DLQ", 1, len(dead))
-        report.record(FAULT, f"{name}: poison effects before the redrive", 0,
-                      inbox(sql, feed, batch[:1]))  # fmt: skip
+        report.record(
+            FAULT, f"{name}: poison effects before the redrive", 0, inbox(sql, feed, batch[:1])
+        )
         # Then, redriven after the fix, it is applied once (twice redriven: still once)
         for _ in range(2):
             for m in dead:
@@ -80,8 +89,12 @@ def test_a_poison_message_blocks_nothing_goes_to_the_dlq_and_is_applied_once_red
                 assert not bus.deliver(feed, messages)
         for m in dead:
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-        report.record(FAULT, f"{name}: poison effects after two redrives", effects(feed, batch[:1]),
-                      inbox(sql, feed, batch[:1]))  # fmt: skip
+        report.record(
+            FAULT,
+            f"{name}: poison effects after two redrives",
+            effects(feed, batch[:1]),
+            inbox(sql, feed, batch[:1]),
+        )
         assert first_round[name] == expected_rest
         assert receives[name] == topology.MAX_RECEIVE_COUNT and len(dead) == 1
         assert inbox(sql, feed, batch[:1]) == effects(feed, batch[:1])
@@ -99,6 +112,8 @@ def effects(feed: Any, events: list[dict[str, Any]]) -> int:
 def inbox(sql: Any, feed: Any, events: list[dict[str, Any]]) -> int:
     schema = feed.subscription.service.schema
     ids = "{" + ",".join(e["id"] for e in events) + "}"
-    return int(sql.run(
-        f"SELECT count(*) FROM {schema}.inbox WHERE event_id = ANY(CAST(:i AS uuid[]))", i=ids
-    )[0][0])  # fmt: skip
+    return int(
+        sql.run(
+            f"SELECT count(*) FROM {schema}.inbox WHERE event_id = ANY(CAST(:i AS uuid[]))", i=ids
+        )[0][0]
+    )

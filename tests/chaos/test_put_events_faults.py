@@ -78,14 +78,24 @@ def test_flaky_put_events_publish_everything_and_no_success_twice(
     # Then every event reached the bus, and none was sent again after a success
     ids = {i for i, _, _ in made}
     counts = flaky.counts
-    report.record(FAULT, "events in the outboxes", EVENTS, len(made),
-                  holds=abs(len(made) - EVENTS) <= len(story))  # fmt: skip
+    report.record(
+        FAULT,
+        "events in the outboxes",
+        EVENTS,
+        len(made),
+        holds=abs(len(made) - EVENTS) <= len(story),
+    )
     report.record(FAULT, "PutEvents calls", "> 0", counts["calls"], holds=counts["calls"] > 0)
-    for what in ("entries refused", "calls timed out before reaching the bus",
-                 "calls timed out after reaching the bus", "outages"):  # fmt: skip
+    for what in (
+        "entries refused",
+        "calls timed out before reaching the bus",
+        "calls timed out after reaching the bus",
+        "outages",
+    ):
         report.record(FAULT, f"injected: {what}", "> 0", counts[what], holds=counts[what] > 0)
-    report.record(FAULT, "relay sweeps (that failed)", "any", f"{sweeps} ({failed_sweeps})",
-                  holds=True)  # fmt: skip
+    report.record(
+        FAULT, "relay sweeps (that failed)", "any", f"{sweeps} ({failed_sweeps})", holds=True
+    )
     report.record(FAULT, "outbox rows left unpublished", 0, backlog(sql))
     report.record(FAULT, "events on the bus at least once", len(made), len(ids & set(published)))
     answered = sum(1 for i in ids if flaky.succeeded[i])

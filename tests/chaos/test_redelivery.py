@@ -68,14 +68,15 @@ def test_each_event_twice_and_shuffled_ends_as_once_in_order(
         events = [e for e in story if (e["source"], e["detail-type"]) in keys]
         doubled = events + events
         rng.shuffle(doubled)
-        report.record(FAULT, f"{name}: events of {len(keys)} types, deliveries", 2 * len(events),
-                      len(doubled))  # fmt: skip
+        report.record(
+            FAULT, f"{name}: events of {len(keys)} types, deliveries", 2 * len(events), len(doubled)
+        )
         state.save(sql, service)
         # Two starting points: empty tables, and the story's own end (what the routes made
         # included) with the inbox forgotten, as when events are replayed onto live data.
         for base in ("empty tables", "the story's state"):
 
-            def start() -> None:
+            def start(base: str = base, service: Any = service) -> None:
                 bus.purge()
                 if base == "empty tables":
                     state.empty(sql, service)
@@ -96,8 +97,12 @@ def test_each_event_twice_and_shuffled_ends_as_once_in_order(
             # Then the consumer's tables hold the same rows
             found = state.differences(ordered, shuffled)
             rows = sum(len(r) for r in ordered.values())
-            report.record(FAULT, f"{name}: from {base}, rows equal to the ordered run",
-                          rows, rows if not found else f"{len(found)} tables differ")  # fmt: skip
+            report.record(
+                FAULT,
+                f"{name}: from {base}, rows equal to the ordered run",
+                rows,
+                rows if not found else f"{len(found)} tables differ",
+            )
             if found:
                 bad[f"{name} from {base}"] = found
         state.restore(sql, service)

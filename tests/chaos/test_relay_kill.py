@@ -80,21 +80,32 @@ def test_a_relay_killed_again_and_again_loses_nothing_and_doubles_no_effect(
     print(f"relayed in {relayed_in:.1f} s, all consumed in {time.monotonic() - started:.1f} s")
     # Then every event reached the bus, and every consumer applied each one once
     ids = {i for i, _, _ in made}
-    report.record(FAULT, f"events in {len(sources)} outboxes ({', '.join(sorted(sources))})",
-                  EVENTS, len(made), holds=abs(len(made) - EVENTS) <= len(story))  # fmt: skip
+    report.record(
+        FAULT,
+        f"events in {len(sources)} outboxes ({', '.join(sorted(sources))})",
+        EVENTS,
+        len(made),
+        holds=abs(len(made) - EVENTS) <= len(story),
+    )
     report.record(FAULT, "relay processes killed with SIGKILL", "> 0", kills, holds=kills > 0)
-    report.record(FAULT, "rows the killed relays left for the last one", "any",
-                  left_by_kills, holds=True)  # fmt: skip
+    report.record(
+        FAULT, "rows the killed relays left for the last one", "any", left_by_kills, holds=True
+    )
     report.record(FAULT, "outbox rows left unpublished at the end", 0, backlog(sql))
-    report.record(FAULT, "events published at least once", len(made),
-                  len(ids & set(published)))  # fmt: skip
+    report.record(FAULT, "events published at least once", len(made), len(ids & set(published)))
     twice = sum(n - 1 for i, n in published.items() if i in ids)
-    report.record(FAULT, "events published again after a kill (allowed: at least once)",
-                  ">= 0", twice, holds=True)  # fmt: skip
+    report.record(
+        FAULT,
+        "events published again after a kill (allowed: at least once)",
+        ">= 0",
+        twice,
+        holds=True,
+    )
     effects = applied(sql, bus, made)
     for name, (expected, seen) in effects.items():
-        report.record(FAULT, f"{name}: effects applied (inbox rows with their effect)",
-                      expected, seen)  # fmt: skip
+        report.record(
+            FAULT, f"{name}: effects applied (inbox rows with their effect)", expected, seen
+        )
     assert backlog(sql) == 0
     assert ids <= set(published)
     assert all(expected == seen for expected, seen in effects.values()), effects

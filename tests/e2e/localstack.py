@@ -32,10 +32,14 @@ def find_python() -> str:
     for minor in (13, 12):
         candidates += sorted(glob.glob(str(home / f".pyenv/versions/3.{minor}*/bin/python3")))
     for candidate in candidates:
-        if candidate and subprocess.run(
-            [candidate, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
-            capture_output=True,
-        ).returncode == 0:
+        if (
+            candidate
+            and subprocess.run(
+                [candidate, "-c", "import sys; sys.exit(sys.version_info < (3, 12))"],
+                capture_output=True,
+            ).returncode
+            == 0
+        ):
             return candidate
     sys.exit("make test-localstack: no Python 3.12 or 3.13 found (PATH, ~/.pyenv/versions)")
 
@@ -86,9 +90,19 @@ def main() -> int:
         print(f"LocalStack healthy at {url} in {time.monotonic() - started:.1f} s", flush=True)
         tests = {**os.environ, "LMS_E2E_AWS_ENDPOINT_URL": url}
         return subprocess.run(
-            [sys.executable, "-m", "pytest", "-m", "e2e", "-p", "no:cacheprovider", "tests/e2e",
-             *sys.argv[1:]], env=tests,
-        ).returncode  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-m",
+                "e2e",
+                "-p",
+                "no:cacheprovider",
+                "tests/e2e",
+                *sys.argv[1:],
+            ],
+            env=tests,
+        ).returncode
     finally:
         process.terminate()
         try:

@@ -146,7 +146,9 @@ def test_a_call_that_fails_as_a_whole_keeps_the_ids_accepted_before_it(
     assert len(calls) == 2
 
 
-def test_a_first_call_that_fails_as_a_whole_raises(bus: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_first_call_that_fails_as_a_whole_raises(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a bus that does not answer at all
     real = eventbridge.client()
 
