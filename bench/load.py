@@ -51,7 +51,7 @@ def until(check: Any, seconds: float = 30) -> Any:
     while True:
         try:
             return check()
-        except (urllib.error.HTTPError, KeyError):
+        except (urllib.error.URLError, ConnectionError, KeyError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
@@ -172,7 +172,7 @@ def show(users: int, rows: list[dict[str, str]]) -> tuple[int, float]:
     for r in rows:
         if r["Name"] == "Aggregated":
             continue
-        name = f"{r['Type']} {r['Name'].split(' ', 1)[-1]}"
+        name = r["Name"] if r["Type"] != "LAG" else f"event lag: {r['Name']}"
         print(
             f"  {name:<66} {r['Request Count']:>6} {r['50%']:>6} {r['95%']:>6} "
             f"{r['99%']:>6} {r['Failure Count']:>6}"

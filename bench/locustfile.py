@@ -40,7 +40,9 @@ class Student(HttpUser):
     @task(5)
     def browse(self) -> None:
         self.client.get("/courses?limit=20", name="GET /courses")
-        self.client.get(f"/courses/{WORLD['courseId']}", name="GET /courses/{courseId}")
+        self.client.get(
+            f"/courses/{WORLD['courseId']}", headers=self.headers, name="GET /courses/{courseId}"
+        )
 
     @task(2)
     def learn(self) -> None:
