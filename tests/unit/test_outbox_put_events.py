@@ -159,3 +159,13 @@ def test_a_first_call_that_fails_as_a_whole_raises(
     # When / Then the caller learns that nothing went out
     with pytest.raises(eventbridge.PutEventsError):
         put_events(_entries(3))
+
+
+def test_a_relay_sweep_publishes_within_less_than_the_idle_transaction_timeout() -> None:
+    # Given the time the server lets a transaction sit idle (the relay's holds its rows
+    # locked while it publishes), When / Then the relay's publishing budget is well under it
+    from lms_platform.migrations import ROLE_LIMITS
+    from lms_platform.outbox import RELAY_PUBLISH_BUDGET_SECONDS
+
+    idle = float(ROLE_LIMITS["idle_in_transaction_session_timeout"].removesuffix("s"))
+    assert RELAY_PUBLISH_BUDGET_SECONDS <= idle / 2

@@ -30,6 +30,11 @@ PUT_EVENTS_MAX_ENTRIES = 10  # an EventBridge limit per PutEvents call
 # How long a request may spend publishing after its commit (tries and pauses included):
 # well inside a route's 10 s timeout; what is not sent by then waits for the relay.
 PUBLISH_BUDGET_SECONDS = 2.0
+# How long one relay sweep may publish while its transaction holds the rows it sends:
+# well under the roles' idle_in_transaction_session_timeout (10 s), past which the server
+# ends the session, the marks of events already on the bus roll back and the next sweep
+# sends them all again (a slow or throttled bus would then never be caught up with).
+RELAY_PUBLISH_BUDGET_SECONDS = 5.0
 
 _INSERT = """
 INSERT INTO outbox (id, source, event_type, detail, occurred_at)
@@ -203,7 +208,8 @@ def relay(db: Database, *, grace_seconds: int | None = None, batch: int = 100) -
                 uow.commit()
                 return 0, 0
             sent = put_events(
-                [(r["id"], r["source"], r["event_type"], _as_text(r["detail"])) for r in rows]
+                [(r["id"], r["source"], r["event_type"], _as_text(r["detail"])) for r in rows],
+                budget=RELAY_PUBLISH_BUDGET_SECONDS,
             )
             if sent:
                 uow.execute(_MARK_PUBLISHED, ids=_uuid_array(sent))
