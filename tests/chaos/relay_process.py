@@ -23,9 +23,9 @@ def main() -> int:
         except Exception:
             failures += 1
             traceback.print_exc()
-            if failures > 20:
+            if failures > 60:
                 return 1
-            time.sleep(0.2)
+            time.sleep(0.5)
             continue
         print(sent, flush=True)
         if until_empty and not sent:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lms_platform.db import open_connection, params_from_url
+from lms_platform.db import database, open_connection, params_from_url
 from tests.chaos import report
 from tests.chaos.conftest import Bus
 from tests.support import Reply, call, scalar
@@ -66,15 +66,23 @@ def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing
     thread = threading.Thread(target=cutter)
     thread.start()
     # When registrations run on several threads (each an execution environment)
-    try:
-        with ThreadPoolExecutor(THREADS) as pool:
-            replies = list(pool.map(lambda _: register(), range(REQUESTS)))
-    finally:
-        stop.set()
-        thread.join()
-    # Then each is a success or a clean 503; the next request on each thread succeeds
     with ThreadPoolExecutor(THREADS) as pool:
+        try:
+            replies = list(pool.map(lambda _: register(), range(REQUESTS)))
+        finally:
+            stop.set()
+            thread.join()
+        # Then each is a success or a clean 503; the next request on each thread (its kept
+        # connection cut or not) succeeds
         after = list(pool.map(lambda _: register(), range(THREADS)))
+        # (each thread lets go of its connection: the pool ends with the test)
+        barrier = threading.Barrier(THREADS)
+        list(
+            pool.map(
+                lambda _: (barrier.wait(), database("lms_user").discard_connection()),
+                range(THREADS),
+            )
+        )
     statuses = Counter(r.status for r in replies)
     clean = [
         r
