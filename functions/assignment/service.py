@@ -21,6 +21,10 @@ SERVICE = Service(
             status=201,
             summary="Add an assignment to a course (its instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "passingScore above maxScore",
+            ),
         ),
         Route(
             "GET",
@@ -42,6 +46,11 @@ SERVICE = Service(
             "update_assignment",
             summary="Change an assignment (its course's instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "passingScore above maxScore (the stored one when not sent)",
+                "nothing to change",
+            ),
         ),
         Route(
             "DELETE",
@@ -66,6 +75,11 @@ SERVICE = Service(
             summary="Hand in work (a student with an active enrollment; Idempotency-Key)",
             max_body_bytes=SUBMIT_MAX_BODY_BYTES,
             errors=(403, 404, 409),
+            rules=(
+                "content with neither text nor a link",
+                "a link that is not an http or https URL",
+                "text of more than 64 KiB of UTF-8",
+            ),
         ),
         Route(
             "GET",
@@ -93,6 +107,10 @@ SERVICE = Service(
             "grade_submission",
             summary="Grade a submission, or change its grade (the course's instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "a score above the assignment's maxScore",
+            ),
         ),
     ),
     # Its read models: courses (status, lessons, instructors) and enrollments (who may

@@ -20,6 +20,7 @@ SERVICE = Service(
             status=201,
             summary="Add a video, PDF or quiz to a lesson (its instructors, admins)",
             errors=(403, 409),
+            rules=("passMarkPct for anything but a quiz",),
         ),
         Route(
             "GET",
@@ -37,6 +38,11 @@ SERVICE = Service(
             summary="A new version and a presigned upload of its file (15 minutes)",
             bucket=("PutObject", "PutObjectTagging"),
             errors=(403, 409),
+            rules=(
+                "checksumSha256 that is not 64 hex digits or 44 characters of base64",
+                "a contentType or sizeBytes the item's type does not take",
+                "a fileName with control characters or slashes",
+            ),
         ),
         Route(
             "POST",
@@ -74,6 +80,10 @@ SERVICE = Service(
             "put_questions",
             summary="Replace a quiz's questions (a draft version until published)",
             errors=(403, 409),
+            rules=(
+                "two options of a question with one id",
+                "a correctOptionId that is none of the question's options",
+            ),
         ),
         Route(
             "GET",
@@ -89,6 +99,7 @@ SERVICE = Service(
             status=201,
             summary="Answer a quiz: graded on the server",
             errors=(403, 409),
+            rules=("an answer to a question the quiz does not have",),
         ),
         Route(
             "GET",

@@ -318,7 +318,8 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         }
     if binder.takes_input or 422 in declared:
         found[422] = {
-            "description": "A parameter or a field is wrong: `errors` says which",
+            "description": "A parameter or a field is wrong: `errors` says which"
+            + "".join(f"; or {rule}" for rule in route.rules),
             "content": _PROBLEM_CONTENT,
         }
     found[429] = {
@@ -366,3 +367,5 @@ def _declare_errors(document: dict[str, Any], routes: list[tuple[Route, Endpoint
         for status, answer in error_responses(route, endpoint.binder).items():
             responses[str(status)] = answer
         operation["responses"] = dict(sorted(responses.items()))
+        if route.rules:
+            operation["x-rules"] = list(route.rules)

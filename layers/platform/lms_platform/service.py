@@ -62,6 +62,10 @@ class Route:
     # Success statuses the use case answers besides ``status`` (202 for "accepted, the
     # client must act"), with a short description each.
     answers: tuple[tuple[int, str], ...] = ()
+    # The rules of its input that JSON Schema cannot state (across fields, against stored
+    # state, a signature): a request of the documented shape may still break one, and is
+    # answered 422 (400 for a signature). The API document lists them (``x-rules``).
+    rules: tuple[str, ...] = ()
     # The largest request body the route takes, when not the settings' ``max_body_bytes``
     # (a body that carries a bounded document larger than that, with its JSON escaping).
     max_body_bytes: int | None = None
