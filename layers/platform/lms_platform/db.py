@@ -247,6 +247,10 @@ class Session:
                 raise Unavailable(reason) from error
             raise
         except (InterfaceError, OSError) as error:
+            if isinstance(error.__cause__ or error.__context__, KeyError):
+                # A parameter the statement names was not given: refused before anything
+                # was sent, so the connection is in sync. A defect, not an outage (500).
+                raise
             # The exchange stopped half-way: what the server did, and what it will still
             # send, is unknown. Only a closed socket makes it let go (and roll back).
             self.kill()
