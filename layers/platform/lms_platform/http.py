@@ -252,8 +252,8 @@ class MethodNotAllowed(Problem):
 
 
 class PaymentRequired(Problem):
-    """The payment was refused (a card declined): the reason travels as extension members
-    (``declineCode``)."""
+    """The payment was refused (a card declined: the reason travels as extension members,
+    ``declineCode``), or what was asked needs a current subscription."""
 
     status, title = 402, "Payment required"
 
