@@ -20,9 +20,7 @@ def upgrade() -> None:
     # existing course stays open to all, as it was.
     op.add_column(
         "courses",
-        sa.Column(
-            "requires_subscription", sa.Boolean, nullable=False, server_default=sa.false()
-        ),
+        sa.Column("requires_subscription", sa.Boolean, nullable=False, server_default=sa.false()),
     )
 
 

@@ -35,7 +35,10 @@ def upgrade() -> None:
         # Null: for ever (a plan paid ``once``).
         sa.Column("covers_until", sa.TIMESTAMP(timezone=True)),
         sa.Column(
-            "applied_at", sa.TIMESTAMP(timezone=True), nullable=False, server_default=sa.text("now()")
+            "applied_at",
+            sa.TIMESTAMP(timezone=True),
+            nullable=False,
+            server_default=sa.text("now()"),
         ),
         sa.CheckConstraint(
             "plan_interval IN ('month', 'year', 'once')", name="ck_subscription_periods_interval"

@@ -104,9 +104,7 @@ def add_requires_subscription() -> None:
     # column existed did not require a subscription (its events had no such field).
     op.add_column(
         "courses",
-        sa.Column(
-            "requires_subscription", sa.Boolean, nullable=False, server_default=sa.false()
-        ),
+        sa.Column("requires_subscription", sa.Boolean, nullable=False, server_default=sa.false()),
     )
 
 
