@@ -42,7 +42,7 @@ Position = Annotated[int, Field(ge=0, description="0-based place; past the end m
 Duration = Annotated[int, Field(ge=0, le=10_000)]
 
 
-# Only students with a current subscription (Payment's paid invoices) may enroll.
+# Only callers with a current subscription (a paid invoice of a plan) may enroll.
 RequiresSubscription = Annotated[
     bool, Field(description="Enrolling needs a current subscription (a paid plan)")
 ]

@@ -117,8 +117,8 @@ RECOMPUTE_ENROLLMENT = _RECOMPUTE.format(scope="e.id = :enrollment_id")
 
 # --- enrolling ------------------------------------------------------------------------------
 
-# The course, and whether the caller is subscribed at ``now`` (the clock is the caller's, so
-# that tests can move it): a paid period that has not ended covers them.
+# The course, and whether the caller is subscribed at ``now`` (``subscriptions.now``, the
+# function's clock, which tests move): a paid period not yet ended covers them.
 COURSE_FOR_ENROLLING = """
 SELECT c.id, c.status, c.requires_subscription,
   (SELECT lesson_id FROM course_lessons cl WHERE cl.course_id = c.id

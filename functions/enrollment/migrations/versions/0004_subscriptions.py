@@ -48,7 +48,7 @@ def upgrade() -> None:
             name="ck_subscription_periods_covers_until",
         ),
     )
-    # Is this user subscribed now: their periods, the latest end first.
+    # Is this user subscribed now (when enrolling): their few periods, by the index.
     op.create_index(
         "ix_subscription_periods_user", "subscription_periods", ["user_id", "covers_until"]
     )
