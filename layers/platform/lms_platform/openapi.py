@@ -279,8 +279,9 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         found[401] = {"description": "Unauthorized", "content": _PROBLEM_CONTENT}
     if 402 in declared:
         found[402] = {
-            "description": "The payment was refused (a card declined): `declineCode` and "
-            "`failureCode` say why",
+            "description": "Payment required: the payment was refused (a card declined: "
+            "`declineCode` and `failureCode` say why), or what was asked needs a current "
+            "subscription",
             "content": _PROBLEM_CONTENT,
         }
     if 403 in declared:
