@@ -6,6 +6,7 @@ from lms_events import assignment as assignment_events
 from lms_events import content as content_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
+from lms_platform.read_models import COURSE_TABLES
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -58,6 +59,7 @@ SERVICE = Service(
         assignment_events.SubmissionGraded,
         content_events.QuizAttempted,
     ),
+    read_model=COURSE_TABLES,
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -44,6 +44,11 @@ class Settings(BaseModel):
     # The service's own events queue, where its consumer sends itself tasks (see
     # ``lms_platform.tasks``); when unset it is looked up by its name (locally).
     own_queue_url: str | None = None
+    # Published outbox rows and inbox rows are deleted this many days after they were
+    # written (``lms_platform.retention``). It must outlast the longest window in which an
+    # event can be delivered again (``topology.redelivery_window_days``: the archive's 90
+    # days), or a replayed event would find no inbox row and be applied twice.
+    event_retention_days: int = 97
 
     # AWS endpoints. None means the real AWS; locally the moto server or LocalStack.
     aws_endpoint_url: str | None = Field(default=None)
@@ -85,6 +90,19 @@ class Settings(BaseModel):
     log_format: Literal["json", "text"] = "json"
     metrics_format: Literal["emf", "log"] = "emf"
     tracing: bool = False
+
+    @field_validator("event_retention_days")
+    @classmethod
+    def _outlasts_redelivery(cls, days: int) -> int:
+        from lms_platform.topology import redelivery_window_days
+
+        window = redelivery_window_days()
+        if days <= window:
+            raise ValueError(
+                f"must be longer than the {window} days an event can still be delivered "
+                "again (the bus archive's retention)"
+            )
+        return days
 
 
 def _from_environment() -> dict[str, str]:
