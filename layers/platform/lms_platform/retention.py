@@ -29,7 +29,7 @@ BATCH = 1000
 # Time a run may spend before it leaves the rest for the next one (the job's timeout is 120 s).
 BUDGET_SECONDS = 90.0
 
-_CUTOFF = "SELECT now() - make_interval(days => :days) AS cutoff"
+_CUTOFF = "SELECT now() - make_interval(secs => :seconds) AS cutoff"
 # The oldest first, along ix_outbox_published. A row published late (the relay was down)
 # is kept until its publication too is older than the cutoff: the archive holds it from then.
 # SKIP LOCKED: two runs at once take different rows instead of waiting on each other.
@@ -73,7 +73,7 @@ class Pruned:
 
 def cutoff(db: Database, days: float) -> datetime:
     """The database's now less ``days`` (the database's clock, not this machine's)."""
-    row = db.read_one(_CUTOFF, days=float(days))
+    row = db.read_one(_CUTOFF, seconds=float(days) * 86400)
     assert row is not None
     found: datetime = row["cutoff"]
     return found
