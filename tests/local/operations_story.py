@@ -246,7 +246,7 @@ def snapshot(
             if not (facts_only and r[0] == "updated_at")
         ]
         listed = ", ".join(f'"{c}"' for c in columns)
-        content = admin_sql.run(f'SELECT ROW({listed})::text FROM "{schema}"."{table}"')  # noqa: S608
+        content = admin_sql.run(f'SELECT ROW({listed})::text FROM "{schema}"."{table}"')
         found[f"{schema}.{table}"] = sorted(r[0] for r in content)
     return found
 
@@ -255,9 +255,9 @@ def bus_events(admin_sql: Any) -> dict[str, int]:
     """Events per outbox (tasks left out)."""
     return {
         s.schema: int(
-            admin_sql.run(
-                f"SELECT count(*) FROM \"{s.schema}\".outbox WHERE destination = 'bus'"  # noqa: S608
-            )[0][0]
+            admin_sql.run(f"SELECT count(*) FROM \"{s.schema}\".outbox WHERE destination = 'bus'")[
+                0
+            ][0]
         )
         for s in SERVICES
     }

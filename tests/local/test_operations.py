@@ -323,11 +323,10 @@ def test_a_corrupted_read_model_is_rebuilt_as_it_was(
         # Given a read model gone wrong: rows changed, lost and made up
         schema = service.schema
         for table in service.read_model:
-            admin_sql.run(
-                f'DELETE FROM {schema}."{table}" WHERE ctid IN (SELECT ctid FROM {schema}."{table}" LIMIT 1)'
-            )  # noqa: S608
+            one = f'SELECT ctid FROM {schema}."{table}" LIMIT 1'
+            admin_sql.run(f'DELETE FROM {schema}."{table}" WHERE ctid IN ({one})')
         if "courses" in service.read_model:
-            admin_sql.run(f"UPDATE {schema}.courses SET title = 'corrupt'")  # noqa: S608
+            admin_sql.run(f"UPDATE {schema}.courses SET title = 'corrupt'")
         assert snapshot(admin_sql, [schema], models, facts_only=True) != {
             k: v for k, v in before.items() if k.startswith(f"{schema}.")
         }
