@@ -136,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rebuild.add_argument("service", help="the consuming service (course, enrollment ...)")
     rebuild.add_argument("--json", action="store_true", help="as JSON")
+    _aws_arguments(rebuild)
 
     openapi = commands.add_parser("openapi", help="print the API's OpenAPI document")
     openapi.add_argument("--port", type=int, help="the gateway port the document names")
@@ -539,8 +540,6 @@ def _dlq_show(sqs: Any, queues: list[Any], args: argparse.Namespace) -> int:
 
 
 def _rebuild_read_model(config: LocalConfig, args: argparse.Namespace) -> int:
-    from lms_platform import rebuild
-
     services = _services()
     chosen = [s for s in services if s.name == args.service]
     if not chosen:
@@ -548,32 +547,59 @@ def _rebuild_read_model(config: LocalConfig, args: argparse.Namespace) -> int:
         return _fail(
             "rebuild-read-model", f"no service named {args.service!r} (consumers: {names})"
         )
+    if args.aws:
+        answer = _rebuild_on_aws(args.stage, args.service)
+    else:
+        answer = _rebuild_here(config, chosen[0], services)
+    if answer.get("refused"):
+        return _fail("rebuild-read-model", str(answer["refused"]))
+    done = answer["rebuilt"]
+    if args.json:
+        print(json.dumps(done, indent=2))
+        return 0
+    print(
+        f"{done['service']}: read model rebuilt from {done['events']} events "
+        f"({done['applied']} applications) in {done['seconds']:.1f} s, in one transaction"
+    )
+    rows = [["table", "rows before", "rows after"]]
+    rows += [[t, str(done["removed"][t]), str(n)] for t, n in done["tables"].items()]
+    from lms_local import operations
+
+    print(operations.table(rows))
+    return 0
+
+
+def _rebuild_here(config: LocalConfig, service: Any, services: tuple[Any, ...]) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from lms_platform import rebuild
+
     environment = _joined_environment(config, aws=True)
     try:
         environment.migrate(services)
         from lms_platform.settings import get_settings
 
         try:
-            done = rebuild.rebuild(chosen[0], services, region=get_settings().aws_region)
+            done = rebuild.rebuild(service, services, region=get_settings().aws_region)
         except (rebuild.RebuildRefused, rebuild.EventFailed) as error:
-            return _fail("rebuild-read-model", f"{error}; nothing was changed")
-        if args.json:
-            from dataclasses import asdict
-
-            print(json.dumps(asdict(done), indent=2))
-            return 0
-        print(
-            f"{done.service}: read model rebuilt from {done.events} events "
-            f"({done.applied} applications) in {done.seconds:.1f} s, in one transaction"
-        )
-        rows = [["table", "rows before", "rows after"]]
-        rows += [[t, str(done.removed[t]), str(n)] for t, n in done.tables.items()]
-        from lms_local import operations
-
-        print(operations.table(rows))
-        return 0
+            return {"rebuilt": None, "refused": f"{error}; nothing was changed"}
+        return {"rebuilt": asdict(done), "refused": None}
     finally:
         environment.close()
+
+
+def _rebuild_on_aws(stage: str, service: str) -> dict[str, Any]:
+    """The stage's migration function, invoked with ``{"rebuildReadModel": service}``."""
+    from lms_platform import topology
+
+    function = f"{topology.prefix(stage)}-migrate"
+    reply = _aws_client("lambda").invoke(
+        FunctionName=function, Payload=json.dumps({"rebuildReadModel": service}).encode()
+    )
+    payload = json.loads(reply["Payload"].read() or b"null")
+    if reply.get("FunctionError") or not isinstance(payload, dict):
+        return {"rebuilt": None, "refused": f"{function} failed: {payload}"}
+    return payload
 
 
 def _openapi(config: LocalConfig, _args: argparse.Namespace) -> int:

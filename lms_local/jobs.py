@@ -42,11 +42,18 @@ class JobSchedule:
     def describe(self) -> str:
         if not self.jobs or (self.interval is not None and self.interval <= 0):
             return "off"
+        # A job the platform gives several services is one line, naming them.
+        owners: dict[Job, list[str]] = {}
+        for service, job in self.jobs:
+            owners.setdefault(job, []).append(service.name)
         return ", ".join(
-            f"{job.name} every {self.interval:g} s"
-            if self.interval
-            else f"{job.name} every {job.every_minutes} min"
-            for _, job in self.jobs
+            (
+                f"{job.name} every {self.interval:g} s"
+                if self.interval
+                else f"{job.name} every {job.every_minutes} min"
+            )
+            + (f" ({' '.join(names)})" if len(names) > 1 else "")
+            for job, names in owners.items()
         )
 
     def _run(self, service: Service, job: Job) -> None:

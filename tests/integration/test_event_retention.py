@@ -143,7 +143,7 @@ def test_the_local_runtime_runs_the_retention_job_of_every_service() -> None:
     assert {s.name for s, j in schedule.jobs if j is topology.RETENTION_JOB} == {
         s.name for s in KEEPERS
     }
-    assert "retention every 60 min" in schedule.describe()
+    assert "retention every 60 min (user course enrollment" in schedule.describe()
 
 
 def test_the_retention_period_must_outlast_every_redelivery() -> None:

@@ -59,7 +59,7 @@ class EventFailed(Exception):
 @dataclass(frozen=True)
 class Rebuilt:
     service: str
-    tables: dict[str, int]  # rows per read-model table after the rebuild
+    tables: dict[str, int]  # rows per read-model table after the rebuild (the inbox included)
     removed: dict[str, int]  # rows per table before it (the inbox included)
     events: int  # events replayed to the consumer
     applied: int  # handler applications (an event may have several handlers)
@@ -179,7 +179,7 @@ def _rebuild_once(
             events += 1
             if progress is not None:
                 progress(events)
-        counts = {t: _count(uow, t) for t in tables}
+        counts = {t: _count(uow, t) for t in (*tables, "inbox")}
         uow.commit()
     return Rebuilt(
         service=service.name,
