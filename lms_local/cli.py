@@ -174,6 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # A deployed stage that cannot be reached (no region, no credentials, no such
+        # archive or function) is the operator's to fix: say what AWS said, no traceback.
+        if getattr(args, "aws", False) and type(error).__module__.startswith("botocore"):
+            print(f"lms {command}: AWS: {error}", file=sys.stderr)
+            return 1
+        raise
 
 
 # --- commands ------------------------------------------------------------------------------
