@@ -7,7 +7,8 @@ service that keeps them (``topology.jobs``; hourly on AWS and under ``lms run``)
   deleted: the relay still owes it to the bus.
 - An inbox row is what makes a repeated delivery harmless, so it is kept longer than any
   event can still arrive again: ``settings.event_retention_days`` must exceed
-  ``topology.redelivery_window_days()`` (the archive's 90 days), which the settings check.
+  ``topology.redelivery_window_days()`` (the archive's 90 days); the job refuses to run
+  with a shorter setting.
 - Each table records the time before which rows may have been deleted
   (``event_retention``): a rebuild from a replay needs every event and refuses after that.
 """
@@ -71,6 +72,25 @@ class Pruned:
     finished: bool  # False: the budget ran out, the next run goes on
 
 
+class RetentionTooShort(ValueError):
+    """The setting would delete inbox rows of events that can still be delivered again."""
+
+
+def retention_days() -> int:
+    """``settings.event_retention_days``, refused when no longer than the redelivery window
+    (the job fails, and its errors alarm, rather than delete what still protects a consumer)."""
+    from lms_platform.topology import redelivery_window_days
+
+    days = get_settings().event_retention_days
+    window = redelivery_window_days()
+    if days <= window:
+        raise RetentionTooShort(
+            f"LMS_EVENT_RETENTION_DAYS={days} must be longer than the {window} days an event "
+            "can still be delivered again (the bus archive's retention)"
+        )
+    return days
+
+
 def cutoff(db: Database, days: float) -> datetime:
     """The database's now less ``days`` (the database's clock, not this machine's)."""
     row = db.read_one(_CUTOFF, seconds=float(days) * 86400)
@@ -89,7 +109,7 @@ def prune(
     """Delete published outbox rows and inbox rows written before ``before`` (default: the
     retention period ago); how many of each."""
     if before is None:
-        before = cutoff(db, get_settings().event_retention_days)
+        before = cutoff(db, retention_days())
     deadline = time.monotonic() + budget_seconds
     counts = {"outbox": 0, "inbox": 0}
     for kind, statement in _DELETES.items():

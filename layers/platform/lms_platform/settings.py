@@ -6,7 +6,7 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
@@ -90,19 +90,6 @@ class Settings(BaseModel):
     log_format: Literal["json", "text"] = "json"
     metrics_format: Literal["emf", "log"] = "emf"
     tracing: bool = False
-
-    @field_validator("event_retention_days")
-    @classmethod
-    def _outlasts_redelivery(cls, days: int) -> int:
-        from lms_platform.topology import redelivery_window_days
-
-        window = redelivery_window_days()
-        if days <= window:
-            raise ValueError(
-                f"must be longer than the {window} days an event can still be delivered "
-                "again (the bus archive's retention)"
-            )
-        return days
 
 
 def _from_environment() -> dict[str, str]:
