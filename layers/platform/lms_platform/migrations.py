@@ -223,8 +223,9 @@ def add_outbox_destination() -> None:
 
 
 def add_event_retention() -> None:
-    """For a service's next revision: what the retention job (``lms_platform.retention``)
-    and a replay read, indexed, and where the job records how far it has deleted.
+    """For a service's next revision (a new service: right after ``add_outbox_destination``):
+    what the retention job (``lms_platform.retention``) and a replay read, indexed, and
+    where the job records how far it has deleted.
 
     - published outbox rows by ``occurred_at``: the job deletes the oldest, a replay reads
       them in order from a point in time (the unpublished ones have their own index);
