@@ -175,9 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as error:
-        # A deployed stage that cannot be reached (no region, no credentials, no such
-        # archive or function) is the operator's to fix: say what AWS said, no traceback.
-        if getattr(args, "aws", False) and type(error).__module__.startswith("botocore"):
+        # A deployed stage (or an endpoint) that cannot be reached, no region, no
+        # credentials, no such queue, archive or function: the operator's to fix. Say what
+        # AWS said, no traceback.
+        operating = command in {"replay", "dlq", "rebuild-read-model"}
+        if operating and type(error).__module__.startswith("botocore"):
             print(f"lms {command}: AWS: {error}", file=sys.stderr)
             return 1
         raise

@@ -19,7 +19,6 @@ from functions.registry import SERVICES
 from lms_local.feeder import QueueFeeder
 from lms_local.lambdas import WorkerPool
 from lms_local.resources import Feed, provision
-from lms_platform import topology
 from lms_platform.aws import client
 from tests.support import as_caller, call
 
@@ -270,7 +269,3 @@ def message_body(message: dict[str, Any]) -> dict[str, Any]:
 
 def consumer_schemas() -> list[str]:
     return [s.schema for s in SERVICES if s.has_consumer]
-
-
-def stage_names(stage: str) -> list[topology.Subscription]:
-    return topology.subscriptions(SERVICES, stage)
