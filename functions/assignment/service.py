@@ -5,6 +5,7 @@ from __future__ import annotations
 from lms_events import assignment as events
 from lms_events import course as course_events
 from lms_events import enrollment as enrollment_events
+from lms_platform.read_models import COURSE_TABLES, ENROLLMENT_TABLES
 from lms_platform.service import Route, Service
 
 # A submission's text may be 64 KiB of UTF-8; its JSON escaping (up to six characters a
@@ -122,5 +123,6 @@ SERVICE = Service(
         enrollment_events.EnrollmentCompleted,
         enrollment_events.EnrollmentCancelled,
     ),
+    read_model=(*COURSE_TABLES, *ENROLLMENT_TABLES),
     publishes=events.EVENTS,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from lms_events import content as events
 from lms_events import course as course_events
 from lms_events import enrollment as enrollment_events
+from lms_platform.read_models import COURSE_TABLES, ENROLLMENT_TABLES
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -116,6 +117,7 @@ SERVICE = Service(
         enrollment_events.EnrollmentCompleted,
         enrollment_events.EnrollmentCancelled,
     ),
+    read_model=(*COURSE_TABLES, *ENROLLMENT_TABLES),
     publishes=events.EVENTS,
     bucket_prefix="content/",
 )

@@ -7,6 +7,7 @@ from lms_events import content as content_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
 from lms_events import payment as payment_events
+from lms_platform.read_models import COURSE_TABLES
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -61,6 +62,8 @@ SERVICE = Service(
         content_events.QuizAttempted,
         payment_events.InvoicePaid,
     ),
+    # (subscription_periods: from the Payment service's InvoicePaid.)
+    read_model=(*COURSE_TABLES, "subscription_periods"),
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

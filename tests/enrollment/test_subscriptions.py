@@ -27,13 +27,10 @@ from tests.payment.conftest import (
     create_plan,
     get_invoice,
     pay,
-    simulator,
 )
 from tests.support import Reply, call, scalar
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("db_clean", "simulator")]
-
-__all__ = ["simulator"]  # the gateway simulator fixture, from the Payment tests
 
 
 def enroll(caller: dict[str, Any], course_id: str) -> Reply:

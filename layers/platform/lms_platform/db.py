@@ -509,6 +509,22 @@ def database(role: str) -> Database:
     return found
 
 
+def provide(role: str, connect: Callable[[], pg8000.native.Connection]) -> Database:
+    """This execution environment's ``Database`` for ``role``, connecting with ``connect``:
+    for a function that acts as several services' roles (the deployment's, rebuilding a
+    read model from the other services' outboxes)."""
+    registry: dict[str, Database] | None = getattr(_environment, "databases", None)
+    if registry is None:
+        registry = _environment.databases = {}
+    old = registry.get(role)
+    if old is not None:
+        old.discard_connection()
+    made = registry[role] = Database(role, connect)
+    with _all_lock:
+        _all.append(made)
+    return made
+
+
 def reset_databases() -> None:
     """Close every kept connection (tests, and the local runtime on shutdown)."""
     with _all_lock:

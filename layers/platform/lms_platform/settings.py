@@ -44,6 +44,11 @@ class Settings(BaseModel):
     # The service's own events queue, where its consumer sends itself tasks (see
     # ``lms_platform.tasks``); when unset it is looked up by its name (locally).
     own_queue_url: str | None = None
+    # Published outbox rows and inbox rows are deleted this many days after they were
+    # written (``lms_platform.retention``). It must outlast the longest window in which an
+    # event can be delivered again (``topology.redelivery_window_days``: the archive's 90
+    # days), or a replayed event would find no inbox row and be applied twice.
+    event_retention_days: int = 97
 
     # AWS endpoints. None means the real AWS; locally the moto server or LocalStack.
     aws_endpoint_url: str | None = Field(default=None)
