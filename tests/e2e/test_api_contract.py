@@ -33,9 +33,9 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("LMS_SCHEMATHESIS_EXAMPLES", "10"))
 SEED = int(os.environ.get("LMS_SCHEMATHESIS_SEED", "20261130"))
-# schemathesis' own default and 402 (valid data whose answer needs a payment first: a card
-# declined, a course for subscribers), plus 400 for the operations that take a cursor (below).
-POSITIVE_STATUSES = ["2xx", "3xx", "401", "402", "403", "404", "409", "429", "5xx"]
+# schemathesis' own default, plus 400 for the operations that take a cursor and 402 for
+# those that document it (below).
+POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
 
 def _tool(name: str) -> str:
@@ -123,6 +123,14 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         for method, operation in item.items()
         if method == "post" and path.strip("/") in shared
     )
+    # Valid data may need a payment first (a card declined, a course for subscribers): 402
+    # is a right answer to it where the operation documents one.
+    with_payment = sorted(
+        operation["operationId"]
+        for item in document["paths"].values()
+        for operation in item.values()
+        if "402" in operation.get("responses", {})
+    )
     lines = [
         "[generation]",
         # Text never holds U+0000 (PostgreSQL cannot store it; the API answers 400 or 422,
@@ -131,12 +139,13 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         "",
     ]
     # One table per operation that needs any of the above (tables are not merged).
-    for operation_id in sorted({*with_cursor, *elsewhere}):
+    for operation_id in sorted({*with_cursor, *elsewhere, *with_payment}):
         lines += ["[[operations]]", f'include-operation-id = "{operation_id}"']
-        if operation_id in with_cursor:
+        also = ["400"] * (operation_id in with_cursor) + ["402"] * (operation_id in with_payment)
+        if also:
             lines += [
                 "[operations.checks.positive_data_acceptance]",
-                f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, '400'])}",
+                f"expected-statuses = {json.dumps([*POSITIVE_STATUSES, *also])}",
             ]
         if operation_id in elsewhere:
             lines += ["[operations.checks.ensure_resource_availability]", "enabled = false"]
