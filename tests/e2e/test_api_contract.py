@@ -33,7 +33,8 @@ pytestmark = pytest.mark.e2e
 
 EXAMPLES = int(os.environ.get("LMS_SCHEMATHESIS_EXAMPLES", "10"))
 SEED = int(os.environ.get("LMS_SCHEMATHESIS_SEED", "20261130"))
-# schemathesis' own default, plus 400 for the operations that take a cursor (below).
+# schemathesis' own default, plus 400 for the operations that take a cursor and 402 for
+# those that document it (below).
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # schemathesis' own default for invalid data, plus 413.
 NEGATIVE_STATUSES = [
@@ -136,6 +137,14 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         for operation in item.values()
         if operation.get("x-rules")
     )
+    # Valid data may need a payment first (a card declined, a course for subscribers): 402
+    # is a right answer to it where the operation documents one.
+    with_payment = sorted(
+        operation["operationId"]
+        for item in document["paths"].values()
+        for operation in item.values()
+        if "402" in operation.get("responses", {})
+    )
     lines = [
         "[generation]",
         # Text never holds U+0000 (PostgreSQL cannot store it; the API answers 400 or 422,
@@ -149,10 +158,11 @@ def schemathesis_config(document: dict[str, Any]) -> str:
         "",
     ]
     # One table per operation that needs any of the above (tables are not merged).
-    for operation_id in sorted({*with_cursor, *elsewhere, *with_rules}):
+    for operation_id in sorted({*with_cursor, *elsewhere, *with_rules, *with_payment}):
         lines += ["[[operations]]", f'include-operation-id = "{operation_id}"']
         refusals = ["400"] if operation_id in with_cursor else []
         refusals += ["400", "422"] if operation_id in with_rules else []
+        refusals += ["402"] if operation_id in with_payment else []
         if refusals:
             lines += [
                 "[operations.checks.positive_data_acceptance]",
