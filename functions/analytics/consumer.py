@@ -1,0 +1,49 @@
+"""The Analytics service's consumer (SQS batches from its queue, fed by one rule on every
+``lms.`` source): every event kept and counted once (``counting``), Course events also into
+its read model of courses (who teaches what, for the course routes), and the rebuild's
+tasks (``rebuild``).
+
+The handler names are the inbox's keys: ``(event_id, handler)`` records that an effect
+happened. They must never change, or a redelivered event would be applied again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.analytics import counting, rebuild, store
+from functions.analytics.service import SERVICE
+from lms_platform.inbox import EventConsumer, Subscription
+from lms_platform.read_models import courses
+from lms_platform.tasks import TaskHandler
+
+COURSE_HANDLERS = courses.HandlerNames(
+    header="analytics.course-header",
+    outline="analytics.course-outline",
+    instructors="analytics.course-instructors",
+)
+COUNT_HANDLER = "analytics.count"
+
+
+class AnalyticsConsumer(EventConsumer):
+    """Hands the counting the event exactly as it arrived, for its snapshot."""
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        detail = event.get("detail")
+        token = counting.raw_detail.set(detail if isinstance(detail, dict) else None)
+        try:
+            return super().deliver(event)
+        finally:
+            counting.raw_detail.reset(token)
+
+
+consumer = AnalyticsConsumer(
+    store.db,
+    [
+        *(Subscription(event, COUNT_HANDLER, counting.apply) for event in SERVICE.consumes),
+        *courses.subscriptions(COURSE_HANDLERS),
+    ],
+    tasks=[TaskHandler(rebuild.TASK, rebuild.run)],
+)
+
+handler = consumer.handler
