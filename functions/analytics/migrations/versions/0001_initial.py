@@ -24,6 +24,7 @@ NOW = sa.text("now()")
 UUID = pg.UUID(as_uuid=True)
 TS = sa.TIMESTAMP(timezone=True)
 ROLE = "lms_analytics"
+KEY = sa.Text(collation="C")
 
 # Partitions are made and dropped at run time (ahead of the months to come, on demand for a
 # month no partition holds yet, and past retention), but the service's role may not change
@@ -125,11 +126,12 @@ def upgrade() -> None:
     op.create_table(
         "aggregates",
         sa.Column("id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()")),
-        # "course:<id>" or "platform"
-        sa.Column("dimension", sa.Text, nullable=False),
+        # "course:<id>" or "platform". Keys are ASCII names: compared byte by byte ("C"),
+        # several times faster in the indexes than by the database's language rules.
+        sa.Column("dimension", KEY, nullable=False),
         # "2026-11-30" (a UTC day) or "2026-W49" (an ISO week)
-        sa.Column("period", sa.Text, nullable=False),
-        sa.Column("metric_name", sa.Text, nullable=False),
+        sa.Column("period", KEY, nullable=False),
+        sa.Column("metric_name", KEY, nullable=False),
         sa.Column("value", sa.Numeric, nullable=False, server_default="0"),
         sa.Column("computed_at", TS, nullable=False, server_default=NOW),
         sa.UniqueConstraint(
@@ -142,7 +144,7 @@ def upgrade() -> None:
 
     op.create_table(
         "active_learners",
-        sa.Column("period", sa.Text, nullable=False),
+        sa.Column("period", KEY, nullable=False),
         sa.Column("course_id", UUID, nullable=False),
         sa.Column("user_id", UUID, nullable=False),
         sa.PrimaryKeyConstraint("period", "course_id", "user_id", name="pk_active_learners"),
