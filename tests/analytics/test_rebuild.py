@@ -6,6 +6,7 @@ import random
 from datetime import date
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +98,76 @@ def test_a_rebuild_taken_over_stops_and_the_newer_one_finishes(analytics: Any, a
     row = rebuild.status()
     assert row is not None and row["finished_at"] is not None
     assert aggregates(admin_sql) == counted
+
+
+def test_a_queued_rebuild_runs_as_chained_tasks_to_the_same_result(
+    analytics: Any, admin_sql: Any, override_env: Any
+) -> None:
+    import json
+    import uuid as uuid_module
+
+    from functions.analytics.consumer import handler
+    from lms_platform import tasks
+    from lms_platform.aws import client
+    from tests.enrollment.conftest import sqs_batch
+
+    # Given counted events, damaged aggregates, and the service's own queue
+    world = World(random.Random(11))
+    for kind in EVENT_TYPES * 2:
+        analytics.deliver(bus_event(world.data(kind), world.moment(START, 14)))
+    counted = aggregates(admin_sql)
+    admin_sql.run("UPDATE lms_analytics.aggregates SET value = value * 3 + 1")
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=f"test-analytics-{uuid_module.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    override_env("LMS_OWN_QUEUE_URL", url)
+    # When the rebuild is queued, and each task may do two days only before handing over
+    override_env("LMS_ANALYTICS_RETENTION_MONTHS", "24")
+    budget = tasks.DEFAULT_BUDGET_SECONDS
+    chosen = rebuild.plan(None, None, today=date(2027, 1, 10))
+    rebuild.start_queued(chosen)
+    runs = 0
+    try:
+        tasks.DEFAULT_BUDGET_SECONDS = 0.0  # every task hands over after its first day
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                break
+            assert all(json.loads(m["Body"])["lmsTask"]["name"] == rebuild.TASK for m in messages)
+            assert not handler(sqs_batch(messages, arn), None).get("batchItemFailures")
+            for m in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            runs += len(messages)
+    finally:
+        tasks.DEFAULT_BUDGET_SECONDS = budget
+        sqs.delete_queue(QueueUrl=url)
+    # Then a task per day did it, and the aggregates are counting's again
+    assert runs == chosen.days
+    row = rebuild.status()
+    assert row is not None and row["finished_at"] is not None
+    assert aggregates(admin_sql) == counted
+
+
+def test_the_command_rebuilds_with_a_progress_line(
+    analytics: Any, admin_sql: Any, tmp_path: Any, capsys: Any
+) -> None:
+    from lms_local.cli import main
+
+    world = World(random.Random(13))
+    for kind in EVENT_TYPES * 2:
+        analytics.deliver(bus_event(world.data(kind), world.moment(START, 14)))
+    counted = aggregates(admin_sql)
+    admin_sql.run("DELETE FROM lms_analytics.aggregates")
+    code = main(["--state-dir", str(tmp_path / "state"), "analytics", "rebuild",
+                 "--from", "2026-12-24", "--to", "2027-01-07"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "rebuilding 2026-12-21 to 2027-01-10" in err
+    assert "rebuild [" in err and "21/21 days" in err
+    assert "rebuilt 21 days" in out
+    assert aggregates(admin_sql) == counted
+    # A malformed day is refused by the command line
+    with pytest.raises(SystemExit):
+        main(["analytics", "rebuild", "--from", "2026-13-01"])
