@@ -114,8 +114,8 @@ def _event(rnd: random.Random, courses: list[uuid.UUID], students: list[uuid.UUI
         late = rnd.random() < 0.2
         return assignment.SubmissionCreated(submission_id=other, assignment_id=other,
                                             course_id=course, lesson_id=None, user_id=student,
-                                            submitted_at=now, status="LATE" if late else "SUBMITTED",
-                                            late=late)  # fmt: skip
+                                            submitted_at=now, late=late,
+                                            status="LATE" if late else "SUBMITTED")  # fmt: skip
     if kind == "SubmissionGraded":
         return assignment.SubmissionGraded(submission_id=other, assignment_id=other,
                                            course_id=course, lesson_id=None, user_id=student,
@@ -148,7 +148,7 @@ def _count(batches: int) -> dict[str, Any]:
     from functions.analytics.consumer import handler
     from lms_platform.topology import CONSUMER_BATCH_SIZE
 
-    rnd = random.Random(42)
+    rnd = random.Random(42)  # noqa: S311 (a repeatable mix, not a secret)
     courses = [uuid.uuid4() for _ in range(COURSES)]
     students = [uuid.uuid4() for _ in range(STUDENTS)]
     prepared = [
@@ -187,7 +187,7 @@ SELECT gen_random_uuid(), e.id, e.type, '', jsonb_build_object(
            'passed', g % 3 <> 0, 'late', g % 5 = 0, 'version', 1,
            'score', (g % 11)::text, 'maxScore', '10', 'amount', '19.90', 'currency', 'USD')),
        e.at
-FROM generate_series(:first, :last) AS g,
+FROM generate_series(CAST(:first AS integer), CAST(:last AS integer)) AS g,
 LATERAL (SELECT gen_random_uuid() AS id,
                 (ARRAY['LessonCompleted', 'LessonCompleted', 'LessonCompleted', 'LessonCompleted',
                        'QuizAttempted', 'QuizAttempted', 'EnrollmentCreated',
@@ -214,7 +214,9 @@ def _rebuild(admin_url: str, snapshots: int) -> dict[str, Any]:
                 students=STUDENTS, start=datetime.combine(YEAR_START, datetime.min.time(), UTC),
                 days=YEAR_DAYS)  # fmt: skip
     sql.run("ANALYZE lms_analytics.event_snapshots")
-    print(f"seeded {snapshots:,} snapshots in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"seeded {snapshots:,} snapshots in {time.perf_counter() - started:.0f} s", file=sys.stderr
+    )
     sql.run("TRUNCATE lms_analytics.aggregates, lms_analytics.active_learners")
     sql.close()
 

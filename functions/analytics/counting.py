@@ -154,9 +154,7 @@ def _grade(
     dimension = metrics.course_dimension(data["courseId"])
     before = uow.fetch_one(store.LOCK_GRADE, submission_id=grading["submission_id"])
     if before is None:
-        inserted = uow.fetch_one(
-            store.INSERT_GRADE, course_id=_uuid(data["courseId"]), **grading
-        )
+        inserted = uow.fetch_one(store.INSERT_GRADE, course_id=_uuid(data["courseId"]), **grading)
         if inserted is not None:
             return _grade_in(dimension, day, week, inserted["pct"])
         # Another grading of the same submission was kept meanwhile: compare with it.

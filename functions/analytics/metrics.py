@@ -216,7 +216,9 @@ def _dimension(rule: Rule, data: dict[str, Any]) -> str:
     return course_dimension(data["courseId"]) if rule.scope == "course" else PLATFORM
 
 
-def contributions(event_type: str, data: dict[str, Any], occurred_at: datetime) -> list[Contribution]:
+def contributions(
+    event_type: str, data: dict[str, Any], occurred_at: datetime
+) -> list[Contribution]:
     """What the rules add for one event (``data`` as it travels: camelCase JSON)."""
     found: list[Contribution] = []
     for rule in RULES:

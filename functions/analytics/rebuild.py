@@ -33,7 +33,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time as clock, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from functools import partial
 from typing import Any, Literal
 
@@ -69,7 +70,9 @@ def _field(name: str) -> str:
 
 def _branch(rule: metrics.Rule) -> str:
     dimension = (
-        f"'course:' || {_field('courseId')}" if rule.scope == "course" else _literal(metrics.PLATFORM)
+        f"'course:' || {_field('courseId')}"
+        if rule.scope == "course"
+        else _literal(metrics.PLATFORM)
     )
     metric = (
         f"{_literal(rule.metric + '.')} || {_field(rule.suffix)}"
@@ -89,17 +92,21 @@ ON CONFLICT ON CONSTRAINT uq_aggregates_dimension_period_metric DO UPDATE
 SET value = a.value + excluded.value, computed_at = now()
 """
 
-# Every rule over the day's snapshots, added to the day and its week.
+# Every rule over the day's snapshots, summed for the day once, then added to the day and
+# to its week.
 ADD_RULES = f"""
+WITH day AS MATERIALIZED (
+  SELECT c.dimension, c.metric, sum(c.value) AS value
+  FROM event_snapshots s
+  CROSS JOIN LATERAL (
+    {chr(10).join(("UNION ALL " if n else "") + _branch(r) for n, r in enumerate(metrics.RULES))}
+  ) AS c(dimension, metric, value)
+  WHERE {_DAY}
+  GROUP BY 1, 2
+)
 INSERT INTO aggregates AS a (dimension, period, metric_name, value)
-SELECT c.dimension, p.period, c.metric, sum(c.value)
-FROM event_snapshots s
-CROSS JOIN LATERAL (
-  {chr(10).join(("UNION ALL " if n else "") + _branch(r) for n, r in enumerate(metrics.RULES))}
-) AS c(dimension, metric, value)
-CROSS JOIN unnest(CAST(:periods AS text[])) AS p(period)
-WHERE {_DAY}
-GROUP BY 1, 2, 3
+SELECT d.dimension, p.period, d.metric, d.value
+FROM day d CROSS JOIN unnest(CAST(:periods AS text[])) AS p(period)
 ORDER BY 1, 2, 3
 {_ADD}
 """
@@ -131,12 +138,16 @@ WITH newest AS (
          CAST({_field("courseId")} AS uuid) AS course_id,
          {_VERSION.format(t="s")} AS version, s.event_id, {_PCT} AS pct
   FROM event_snapshots s
-  WHERE {_DAY} AND s.event_type = {_GRADE}
-    AND NOT EXISTS (
-      SELECT 1 FROM event_snapshots n
-      WHERE n.event_type = {_GRADE}
-        AND (n.payload->'data'->>'submissionId') = {_field("submissionId")}
-        AND ({_VERSION.format(t="n")}, n.event_id) > ({_VERSION.format(t="s")}, s.event_id))
+  -- A probe of the grades index per grading of the day (as a lateral join with a limit:
+  -- written as NOT EXISTS, the planner hashes every grading ever kept instead).
+  LEFT JOIN LATERAL (
+    SELECT 1 AS found FROM event_snapshots n
+    WHERE n.event_type = {_GRADE}
+      AND (n.payload->'data'->>'submissionId') = {_field("submissionId")}
+      AND ({_VERSION.format(t="n")}, n.event_id) > ({_VERSION.format(t="s")}, s.event_id)
+    LIMIT 1
+  ) AS newer ON true
+  WHERE {_DAY} AND s.event_type = {_GRADE} AND newer.found IS NULL
 ), kept AS (
   INSERT INTO submission_grades AS g (submission_id, course_id, version, event_id, day, week, pct)
   SELECT submission_id, course_id, version, event_id, :day, :week, pct FROM newest
@@ -195,8 +206,7 @@ def plan(from_day: date | None, to_day: date | None, *, today: date | None = Non
     end = metrics.monday(to_day) + timedelta(days=6)
     if start > end:
         raise NothingToRebuild(
-            f"no whole week from {from_day} to {to_day} has all its snapshots "
-            f"(kept from {horizon})"
+            f"no whole week from {from_day} to {to_day} has all its snapshots (kept from {horizon})"
         )
     return Plan(uuid.uuid4(), start, end)
 
@@ -329,7 +339,9 @@ def _day(
         store.ADVANCE_REBUILD, next_day=following, snapshots=snapshots, runner_id=next_runner
     )
     uow.commit()
-    outcome: Outcome = "finished" if finished else "chained" if next_runner != runner else "continue"
+    outcome: Outcome = (
+        "finished" if finished else "chained" if next_runner != runner else "continue"
+    )
     return DayDone(day, snapshots, outcome)
 
 

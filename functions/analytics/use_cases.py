@@ -66,8 +66,10 @@ def span(
     today = today or datetime.now(UTC).date()
     last = _parse(to, "to", period) if to is not None else today
     if period == "day":
-        first = _parse(from_, "from", period) if from_ is not None else last - timedelta(
-            days=DEFAULT_DAYS - 1
+        first = (
+            _parse(from_, "from", period)
+            if from_ is not None
+            else last - timedelta(days=DEFAULT_DAYS - 1)
         )
         if first > last:
             raise BadSeries(f"from ({first}) is after to ({last})")
@@ -122,7 +124,9 @@ def course_series(
     to: str | None,
 ) -> Series:
     chosen, covered = _metric("course", metric), span(period, from_, to)
-    standing = store.db().read_one(store.COURSE_STANDING, course_id=course_id, user_id=caller.user_id)
+    standing = store.db().read_one(
+        store.COURSE_STANDING, course_id=course_id, user_id=caller.user_id
+    )
     assert standing is not None
     if not standing["known"] or not teaches(caller, member=standing["teaches"]):
         raise CourseNotFound(f"no course {course_id}")

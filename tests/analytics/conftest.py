@@ -11,6 +11,11 @@ import pytest
 from functions.analytics import consumer as analytics_consumer
 from lms_platform.db import open_connection, params_from_url
 
+# The fixtures of the end-to-end story: events carried to every consumer, the content
+# bucket, the payment gateway's simulator.
+from tests.content.conftest import content_bucket, deliver  # noqa: F401
+from tests.payment.conftest import gateway, simulator  # noqa: F401
+
 TABLES = (
     "event_snapshots", "aggregates", "active_learners", "submission_grades", "rebuilds",
     "inbox", "outbox", "snapshot_retention",
@@ -29,9 +34,7 @@ def aggregates(admin_sql: Any, *, nonzero: bool = True) -> dict[tuple[str, str, 
     rows = admin_sql.run(
         "SELECT dimension, period, metric_name, value FROM lms_analytics.aggregates"
     )
-    return {
-        (d, p, m): Decimal(str(v)).normalize() for d, p, m, v in rows if not nonzero or v != 0
-    }
+    return {(d, p, m): Decimal(str(v)).normalize() for d, p, m, v in rows if not nonzero or v != 0}
 
 
 @pytest.fixture

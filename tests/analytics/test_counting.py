@@ -48,7 +48,9 @@ def test_second_delivery_of_same_event_changes_nothing(analytics: Any, admin_sql
     assert first[(dimension, "2026-W49", "enrollments")] == 1
     assert first[("platform", "2026-11-30", "enrollments")] == 1
     assert first[(dimension, "2026-W49", "activeLearners")] == 1
-    count = admin_sql.run("SELECT count(*), min(payload->>'eventId') FROM lms_analytics.event_snapshots")
+    count = admin_sql.run(
+        "SELECT count(*), min(payload->>'eventId') FROM lms_analytics.event_snapshots"
+    )
     assert count[0] == [1, event["detail"]["eventId"]]
 
 
@@ -98,7 +100,9 @@ def test_active_learners_are_distinct_students_per_period(analytics: Any, admin_
     assert found[(dimension, "2026-W49", "enrollments")] == 4
 
 
-def test_a_regrade_moves_the_grade_whatever_the_arrival_order(analytics: Any, admin_sql: Any) -> None:
+def test_a_regrade_moves_the_grade_whatever_the_arrival_order(
+    analytics: Any, admin_sql: Any
+) -> None:
     # Given a submission graded on Monday (4/8) and regraded on Wednesday (6/8), the
     # regrade arriving first
     course, submission = uuid.uuid4(), uuid.uuid4()
@@ -130,7 +134,7 @@ def test_every_event_type_is_kept_as_a_snapshot_with_its_raw_envelope(
     for event in sent:
         analytics.deliver(event)
     rows = admin_sql.run("SELECT event_type, payload FROM lms_analytics.event_snapshots")
-    kept = {t: p for t, p in rows}
+    kept = dict(rows)
     assert set(kept) == {kind.event_type for kind in EVENT_TYPES}
     for event in sent:
         assert kept[event["detail-type"]] == event["detail"]
@@ -140,5 +144,27 @@ def test_fields_a_newer_event_version_adds_are_kept(analytics: Any, admin_sql: A
     event = bus_event(enrolled(uuid.uuid4()), at("2026-11-30T10:00:00+00:00"))
     event["detail"]["data"]["somethingNew"] = {"x": 1}
     analytics.deliver(event)
-    rows = admin_sql.run("SELECT payload->'data'->'somethingNew' FROM lms_analytics.event_snapshots")
+    rows = admin_sql.run(
+        "SELECT payload->'data'->'somethingNew' FROM lms_analytics.event_snapshots"
+    )
     assert rows == [[{"x": 1}]]
+
+
+def test_an_event_of_a_type_not_known_yet_is_kept_once(analytics: Any, admin_sql: Any) -> None:
+    # Given an event of a service this code has never heard of
+    event = {
+        "source": "lms.forum",
+        "detail-type": "PostCreated",
+        "detail": {
+            "eventId": str(uuid.uuid4()), "eventType": "PostCreated", "eventVersion": 1,
+            "occurredAt": "2026-11-30T10:00:00Z", "aggregateId": "p1", "correlationId": None,
+            "data": {"postId": "p1", "courseId": str(uuid.uuid4())},
+        },
+    }  # fmt: skip
+    # When it arrives twice
+    assert analytics.deliver(event) == 1
+    assert analytics.deliver(event) == 0
+    # Then it is kept once, as it came, and counts in nothing
+    rows = admin_sql.run("SELECT event_type, payload FROM lms_analytics.event_snapshots")
+    assert rows == [["PostCreated", event["detail"]]]
+    assert aggregates(admin_sql) == {}

@@ -13,26 +13,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.content.conftest import (  # noqa: F401 (fixtures)
+from tests.content.conftest import (
     QUESTIONS,
     answers_to,
     attempt,
-    content_bucket,
     create_item,
-    deliver,
     enroll,
     publish,
     put_questions,
 )
 from tests.course.builders import admin, build_course, instructor, ok
-from tests.payment.conftest import (  # noqa: F401 (fixtures)
-    Gateway,
-    create_invoice,
-    create_plan,
-    gateway,
-    pay,
-    simulator,
-)
+from tests.payment.conftest import Gateway, create_invoice, create_plan, pay
 from tests.support import as_caller, call
 
 
@@ -56,8 +47,8 @@ def test_the_instructor_and_an_admin_read_the_courses_story(
     # A student registers (UserRegistered) and enrolls in a published two-lesson course
     course = build_course(lessons_per_module=(2,))
     email = f"story-{uuid.uuid4().hex[:8]}@example.com"
-    registered = ok(call("POST", "/auth/register", body={
-        "email": email, "password": "correct horse battery", "displayName": "Story"}), 201)  # fmt: skip
+    account = {"email": email, "password": "correct horse battery", "displayName": "Story"}
+    registered = ok(call("POST", "/auth/register", body=account), 201)
     me = as_caller(registered["id"], "STUDENT", email=email)
     deliver()
     enroll(me, course.id)

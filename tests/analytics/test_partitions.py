@@ -21,12 +21,12 @@ def snapshots(admin_sql: Any) -> int:
     return int(admin_sql.run("SELECT count(*) FROM lms_analytics.event_snapshots")[0][0])
 
 
-def test_the_consumer_makes_the_partition_of_a_month_none_holds(analytics: Any, admin_sql: Any) -> None:
+def test_the_consumer_makes_the_partition_of_a_month_none_holds(
+    analytics: Any, admin_sql: Any
+) -> None:
     analytics.deliver(bus_event(enrolled(uuid.uuid4()), at("2024-02-29T23:00:00+00:00")))
     assert "event_snapshots_2024_02" in partitions.partition_names()
-    where = admin_sql.run(
-        "SELECT tableoid::regclass::text FROM lms_analytics.event_snapshots"
-    )
+    where = admin_sql.run("SELECT tableoid::regclass::text FROM lms_analytics.event_snapshots")
     assert where == [["lms_analytics.event_snapshots_2024_02"]]
 
 
@@ -45,7 +45,9 @@ def test_the_job_makes_months_ahead_and_drops_those_past_retention(
     done = partitions.maintain(today=date(2026, 11, 15))
     # Then November to January exist, June is gone, its aggregates are kept
     names = partitions.partition_names()
-    assert {"event_snapshots_2026_11", "event_snapshots_2026_12", "event_snapshots_2027_01"} <= set(names)
+    assert {"event_snapshots_2026_11", "event_snapshots_2026_12", "event_snapshots_2027_01"} <= set(
+        names
+    )
     assert "event_snapshots_2026_06" not in names
     assert "event_snapshots_2026_10" in names
     assert done["dropped"] >= 1 and done["ensured"] == 3
@@ -68,8 +70,9 @@ def test_the_scheduled_handler_reports_what_it_did(analytics: Any) -> None:
 
 
 def test_the_service_role_may_not_create_tables_itself(analytics: Any) -> None:
-    from functions.analytics import store
     from pg8000.exceptions import DatabaseError
+
+    from functions.analytics import store
 
     with pytest.raises(DatabaseError, match="permission denied"):
         store.db().execute(

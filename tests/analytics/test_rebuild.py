@@ -86,7 +86,9 @@ def test_rebuild_repairs_damaged_aggregates_in_its_range_only(
     assert all(after[k] == counted[k] + 5 for k in outside)
 
 
-def test_a_rebuild_taken_over_stops_and_the_newer_one_finishes(analytics: Any, admin_sql: Any) -> None:
+def test_a_rebuild_taken_over_stops_and_the_newer_one_finishes(
+    analytics: Any, admin_sql: Any
+) -> None:
     world = World(random.Random(5))
     for kind in EVENT_TYPES:
         analytics.deliver(bus_event(world.data(kind), world.moment(START, 10)))

@@ -35,20 +35,30 @@ def course(db_clean: None, admin_url: str, analytics: Any) -> Any:
     for event in outbox_events(admin_url):
         analytics.deliver(event)
     course_id = uuid.UUID(built.id)
-    for when in ("2026-11-30T08:00:00+00:00", "2026-11-30T09:00:00+00:00", "2026-12-02T01:00:00+00:00"):
+    for when in (
+        "2026-11-30T08:00:00+00:00",
+        "2026-11-30T09:00:00+00:00",
+        "2026-12-02T01:00:00+00:00",
+    ):
         analytics.deliver(bus_event(enrolled(course_id), at(when)))
     return built
 
 
 def test_the_course_instructor_reads_a_dense_daily_series(course: Any) -> None:
-    reply = course_series(course.owner, course.id, metric="enrollments", **{"from": "2026-11-29"}, to="2026-12-03")
+    reply = course_series(
+        course.owner, course.id, metric="enrollments", **{"from": "2026-11-29"}, to="2026-12-03"
+    )
     assert reply.status == 200, reply.body
     assert reply.body["metric"] == "enrollments"
     assert reply.body["from"] == "2026-11-29" and reply.body["to"] == "2026-12-03"
     assert reply.body["courseId"] == course.id
     assert [(p["period"], p["value"]) for p in reply.body["points"]] == [
-        ("2026-11-29", 0), ("2026-11-30", 2), ("2026-12-01", 0), ("2026-12-02", 1), ("2026-12-03", 0),
-    ]  # fmt: skip
+        ("2026-11-29", 0),
+        ("2026-11-30", 2),
+        ("2026-12-01", 0),
+        ("2026-12-02", 1),
+        ("2026-12-03", 0),
+    ]
 
 
 def test_weekly_series_by_iso_week_or_day(course: Any) -> None:
@@ -57,11 +67,15 @@ def test_weekly_series_by_iso_week_or_day(course: Any) -> None:
     by_day = course_series(course.owner, course.id, metric="activeLearners", period="week",
                            **{"from": "2026-11-26"}, to="2026-12-09")  # fmt: skip
     assert by_week.status == by_day.status == 200
-    assert by_week.body["points"] == by_day.body["points"] == [
-        {"period": "2026-W48", "value": 0},
-        {"period": "2026-W49", "value": 3},
-        {"period": "2026-W50", "value": 0},
-    ]
+    assert (
+        by_week.body["points"]
+        == by_day.body["points"]
+        == [
+            {"period": "2026-W48", "value": 0},
+            {"period": "2026-W49", "value": 3},
+            {"period": "2026-W50", "value": 0},
+        ]
+    )
     assert by_week.body["from"] == "2026-11-23" and by_week.body["to"] == "2026-12-13"
 
 
@@ -94,7 +108,9 @@ def test_only_the_courses_teachers_and_admins_see_its_series(
         assert reply.body["title"] == missing.body["title"]
 
 
-def test_an_instructor_removed_from_the_course_loses_its_series(course: Any, admin_url: str) -> None:
+def test_an_instructor_removed_from_the_course_loses_its_series(
+    course: Any, admin_url: str
+) -> None:
     removed = instructor()
     from tests.course.builders import user_id
 
@@ -119,14 +135,19 @@ def test_an_instructor_removed_from_the_course_loses_its_series(course: Any, adm
         ({"metric": "revenue"}, "the course metrics are"),
         ({"metric": "nope"}, "activeLearners"),
         ({"metric": "enrollments", "from": "2026-01-01", "to": "2027-01-02"}, "at most 366 days"),
-        ({"metric": "enrollments", "period": "week", "from": "2025-W01", "to": "2026-W53"}, "at most 104 weeks"),
+        (
+            {"metric": "enrollments", "period": "week", "from": "2025-W01", "to": "2026-W53"},
+            "at most 104 weeks",
+        ),
         ({"metric": "enrollments", "from": "2026-12-02", "to": "2026-12-01"}, "after"),
         ({"metric": "enrollments", "from": "2026-02-30"}, "not a day"),
         ({"metric": "enrollments", "from": "20261201"}, "a day like"),
         ({"metric": "enrollments", "period": "week", "from": "2026-W54"}, "ISO week"),
     ],
 )
-def test_bad_series_requests_are_400_problems(course: Any, query: dict[str, str], says: str) -> None:
+def test_bad_series_requests_are_400_problems(
+    course: Any, query: dict[str, str], says: str
+) -> None:
     reply = course_series(course.owner, course.id, **query)
     assert reply.status == 400, reply.body
     assert reply.content_type == "application/problem+json"
@@ -174,7 +195,9 @@ def test_admins_read_platform_series_per_currency(analytics: Any, db_clean: None
     assert [p["value"] for p in invoices.body["points"]] == [3, 0]
 
 
-@pytest.mark.parametrize(("who", "status"), [("student", 403), ("instructor", 403), ("anonymous", 401)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("student", 403), ("instructor", 403), ("anonymous", 401)]
+)
 def test_only_admins_read_platform_series(analytics: Any, who: str, status: int) -> None:
     caller = {"student": student(), "instructor": instructor(), "anonymous": None}[who]
     assert platform_series(caller, metric="registrations").status == status

@@ -100,7 +100,9 @@ def test_a_series_is_read_from_the_unique_index_not_a_scan(
     sql: Any, shape: str, generic: bool
 ) -> None:
     dimension, periods = SHAPES[shape]
-    plan = _plan(sql, {"dimension": dimension, "metric": "enrollments", "periods": periods}, generic)
+    plan = _plan(
+        sql, {"dimension": dimension, "metric": "enrollments", "periods": periods}, generic
+    )
     # The course's own rows, found by the seed's index on (dimension, period) or the unique
     # one on (dimension, period, metric_name); never the table read through.
     assert "Seq Scan on aggregates" not in plan, plan

@@ -107,7 +107,9 @@ def upgrade() -> None:
         ) PARTITION BY RANGE (occurred_at)
         """
     )
-    op.execute("CREATE INDEX ix_event_snapshots_type_received ON event_snapshots (event_type, received_at)")
+    op.execute(
+        "CREATE INDEX ix_event_snapshots_type_received ON event_snapshots (event_type, received_at)"
+    )
     # The rebuild reads a day of snapshots at a time.
     op.execute("CREATE INDEX ix_event_snapshots_occurred ON event_snapshots (occurred_at)")
     # The rebuild asks whether a grading is a submission's newest.
