@@ -9,9 +9,10 @@ happened. They must never change, or a redelivered event would be applied again.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, ValidationError
 
 from functions.analytics import counting, rebuild, store
 from functions.analytics.service import SERVICE
@@ -19,6 +20,8 @@ from lms_events.envelope import Envelope, EventData
 from lms_platform.inbox import EventConsumer, Subscription
 from lms_platform.read_models import courses
 from lms_platform.tasks import TaskHandler
+
+logger = logging.getLogger(__name__)
 
 COURSE_HANDLERS = courses.HandlerNames(
     header="analytics.course-header",
@@ -46,7 +49,13 @@ class AnalyticsConsumer(EventConsumer):
             known = (str(event.get("source")), str(event.get("detail-type"))) in self._by_type
             if known or not str(event.get("source", "")).startswith("lms."):
                 return super().deliver(event)
-            envelope = Envelope[UnknownEvent].model_validate(detail)
+            try:
+                envelope = Envelope[UnknownEvent].model_validate(detail)
+            except ValidationError:
+                logger.info(
+                    "not an event envelope; ignored", extra={"event_type": event.get("detail-type")}
+                )
+                return 0
             return self._apply_once(
                 Subscription(UnknownEvent, COUNT_HANDLER, counting.apply), envelope
             )

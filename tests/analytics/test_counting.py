@@ -168,3 +168,10 @@ def test_an_event_of_a_type_not_known_yet_is_kept_once(analytics: Any, admin_sql
     rows = admin_sql.run("SELECT event_type, payload FROM lms_analytics.event_snapshots")
     assert rows == [["PostCreated", event["detail"]]]
     assert aggregates(admin_sql) == {}
+
+
+def test_what_is_not_an_event_envelope_is_ignored(analytics: Any, admin_sql: Any) -> None:
+    task_like = {"source": "lms.enrollment", "detail-type": "enrollment.recompute-progress",
+                 "detail": {"lmsTask": {"id": str(uuid.uuid4())}}}  # fmt: skip
+    assert analytics.deliver(task_like) == 0
+    assert admin_sql.run("SELECT count(*) FROM lms_analytics.event_snapshots") == [[0]]
