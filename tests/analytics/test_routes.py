@@ -215,3 +215,14 @@ def test_only_admins_read_platform_series(analytics: Any, who: str, status: int)
 def test_bad_platform_requests_are_400(analytics: Any, query: dict[str, str]) -> None:
     reply = platform_series(admin(), **query)
     assert reply.status == 400, reply.body
+
+
+def test_the_api_document_names_the_span_from_and_to() -> None:
+    from functions.registry import SERVICES
+    from lms_platform.openapi import build_document
+
+    document = build_document(SERVICES, server_url="http://127.0.0.1:3000")
+    for path in ("/analytics/courses/{courseId}", "/analytics/platform"):
+        names = [p["name"] for p in document["paths"][path]["get"]["parameters"]]
+        assert {"metric", "period", "from", "to"} <= set(names), names
+        assert "from_" not in names

@@ -3,7 +3,12 @@
 from typing import Annotated
 
 from functions.analytics import use_cases
-from functions.analytics.models import Granularity, Series
+from functions.analytics.models import (
+    DAY_OR_WEEK,
+    PLATFORM_METRICS,
+    Granularity,
+    Series,
+)
 from functions.analytics.service import SERVICE
 from lms_platform.http import Query
 
@@ -12,10 +17,12 @@ api = SERVICE.endpoint(__name__)
 
 @api.handle
 def platform_metrics(
-    metric: Annotated[str, Query(max_length=64, description="registrations, revenue ...")],
+    metric: Annotated[str, Query(max_length=64, json_schema_extra=PLATFORM_METRICS)],
     period: Annotated[Granularity, Query()] = "day",
-    from_: Annotated[str | None, Query("from", max_length=10, description="2026-11-01")] = None,
-    to: Annotated[str | None, Query(max_length=10, description="2026-11-30 or 2026-W49")] = None,
+    from_: Annotated[
+        str | None, Query("from", max_length=10, json_schema_extra=DAY_OR_WEEK)
+    ] = None,
+    to: Annotated[str | None, Query(max_length=10, json_schema_extra=DAY_OR_WEEK)] = None,
     currency: Annotated[str | None, Query(max_length=3, description="revenue's: USD")] = None,
 ) -> Series:
     return use_cases.platform_series(
