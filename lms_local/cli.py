@@ -12,6 +12,8 @@
     lms dlq list|show|redrive [--service S]
                                 what waits in the dead-letter queues; move it back
     lms rebuild-read-model S    empty a consumer's read model and rebuild it from a replay
+    lms analytics rebuild [--from DAY] [--to DAY] [--queued]
+                                the aggregates made again from the kept snapshots
     lms openapi                 print the API's OpenAPI document
     lms reset --yes             delete the state folder (database, keys)
 
@@ -27,6 +29,7 @@ import getpass
 import json
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +141,23 @@ def _parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--json", action="store_true", help="as JSON")
     _aws_arguments(rebuild)
 
+    analytics = commands.add_parser("analytics", help="the Analytics service's aggregates")
+    analytics_commands = analytics.add_subparsers(
+        dest="analytics_command", metavar="COMMAND", required=True
+    )
+    recount = analytics_commands.add_parser(
+        "rebuild", help="recompute the aggregates from the kept event snapshots, a day at a time"
+    )
+    recount.add_argument(
+        "--from", dest="from_day", type=_day, help="first day (default: the oldest snapshot)"
+    )
+    recount.add_argument("--to", dest="to_day", type=_day, help="last day (default: today)")
+    recount.add_argument(
+        "--queued",
+        action="store_true",
+        help="run it as tasks on the service's queue (lms run's consumer) and follow them",
+    )
+
     openapi = commands.add_parser("openapi", help="print the API's OpenAPI document")
     openapi.add_argument("--port", type=int, help="the gateway port the document names")
 
@@ -162,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "dlq": _dlq,
         "rebuild-read-model": _rebuild_read_model,
+        "analytics": _analytics,
         "openapi": _openapi,
         "reset": _reset,
     }
@@ -609,6 +630,97 @@ def _rebuild_on_aws(stage: str, service: str) -> dict[str, Any]:
     if reply.get("FunctionError") or not isinstance(payload, dict):
         return {"rebuilt": None, "refused": f"{function} failed: {payload}"}
     return payload
+
+
+def _day(text: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day like 2026-11-30: {text!r}") from None
+
+
+class _Progress:
+    """One line on standard error, redrawn in place on a terminal, else a line a week."""
+
+    WIDTH = 30
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+
+    def show(self, done: int, snapshots: int, day: Any = None) -> None:
+        filled = self.WIDTH * done // max(1, self.days)
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        rate = snapshots / max(1e-6, time.monotonic() - self.started)
+        line = f"rebuild [{bar}] {done}/{self.days} days, {snapshots} snapshots ({rate:.0f}/s)"
+        if day is not None:
+            line += f" {day}"
+        if self.tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        elif done % 7 == 0 or done == self.days:
+            print(line, file=sys.stderr, flush=True)
+
+    def end(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def _analytics(config: LocalConfig, args: argparse.Namespace) -> int:
+    from functions.analytics import rebuild
+
+    environment = _joined_environment(config, aws=args.queued)
+    try:
+        environment.migrate(_services())
+        try:
+            chosen = rebuild.plan(args.from_day, args.to_day)
+        except rebuild.NothingToRebuild as error:
+            print(f"lms analytics rebuild: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"rebuilding {chosen.from_day} to {chosen.to_day} (whole ISO weeks, "
+            f"{chosen.days} days)",
+            file=sys.stderr,
+        )
+        progress = _Progress(chosen.days)
+        if args.queued:
+            if environment.events_deferred:
+                print(
+                    "lms analytics rebuild --queued: no lms run is running to take the tasks",
+                    file=sys.stderr,
+                )
+                return 1
+            rebuild.start_queued(chosen)
+            while True:
+                row = rebuild.status()
+                if row is None or str(row["rebuild_id"]) != str(chosen.rebuild_id):
+                    progress.end()
+                    print("lms analytics rebuild: another rebuild took over", file=sys.stderr)
+                    return 1
+                state = rebuild.describe(row)
+                progress.show(state["done"], state["snapshots"])
+                if state["finished"]:
+                    break
+                time.sleep(0.5)
+        else:
+            runner = rebuild.start_here(chosen)
+
+            def shown(day: Any, row: Any) -> None:
+                state = rebuild.describe(row)
+                progress.show(state["done"], state["snapshots"], day.day)
+
+            rebuild.run_here(runner, shown)
+        progress.end()
+        row = rebuild.status()
+        if row is None or str(row["rebuild_id"]) != str(chosen.rebuild_id):
+            print("lms analytics rebuild: another rebuild took over", file=sys.stderr)
+            return 1
+        print(f"rebuilt {chosen.days} days from {row['snapshots']} snapshots")
+        return 0
+    finally:
+        environment.close()
 
 
 def _openapi(config: LocalConfig, _args: argparse.Namespace) -> int:

@@ -166,8 +166,10 @@ class Param:
         return dict(self.constraints)
 
 
-def Query(**constraints: Any) -> Any:
-    return Param("query", tuple(sorted(constraints.items())))
+def Query(name: str | None = None, **constraints: Any) -> Any:
+    """A query parameter: named like the argument in camelCase, or by ``name`` (a word
+    Python keeps for itself: ``from_: Annotated[str, Query("from")]``)."""
+    return Param("query", tuple(sorted(constraints.items())), name)
 
 
 def Path(**constraints: Any) -> Any:
@@ -454,7 +456,8 @@ class Binder:
                 named = marker.name if marker is not None else None
                 alias = named or name.replace("_", "-")
             else:
-                alias = path_names.get(name) or to_camel(name)
+                named = marker.name if marker is not None else None
+                alias = path_names.get(name) or named or to_camel(name)
             constraints = marker.kwargs if marker else {}
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             fields[name] = (base, Field(default, alias=alias, **constraints))

@@ -102,8 +102,9 @@ def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., 
         elif marker is not None and marker.location == "raw_body":
             annotation = Annotated[base, powertools_params.Body(media_type="application/json")]
         elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
-            if to_camel(name) != name:
-                kwargs.setdefault("alias", to_camel(name))
+            wire = (marker.name if marker is not None else None) or to_camel(name)
+            if wire != name:
+                kwargs.setdefault("alias", wire)
             annotation = Annotated[base, powertools_params.Query(**kwargs)]
         parameters.append(parameter.replace(annotation=annotation))
     returned = hints.get("return", Any)

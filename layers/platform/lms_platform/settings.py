@@ -86,6 +86,12 @@ class Settings(BaseModel):
     # gigabytes within its timeout). The local runtime raises it: emulators do not check.
     content_hash_limit_bytes: int = 128 * 1024 * 1024
 
+    # The Analytics service's event snapshots: months kept (older monthly partitions are
+    # dropped, their aggregates kept; 24 covers the longest series a route serves, 104
+    # weeks, so a rebuild can always remake it) and months made ahead of time.
+    analytics_retention_months: int = Field(default=24, ge=1)
+    analytics_partitions_ahead_months: int = Field(default=3, ge=1)
+
     # What operators see (lms_platform.observability).
     log_format: Literal["json", "text"] = "json"
     metrics_format: Literal["emf", "log"] = "emf"
