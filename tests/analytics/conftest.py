@@ -14,7 +14,7 @@ from lms_platform.db import open_connection, params_from_url
 # The fixtures of the end-to-end story: events carried to every consumer, the content
 # bucket, the payment gateway's simulator.
 from tests.content.conftest import content_bucket, deliver  # noqa: F401
-from tests.payment.conftest import gateway, simulator  # noqa: F401
+from tests.payment.conftest import gateway  # noqa: F401
 
 TABLES = (
     "event_snapshots", "aggregates", "active_learners", "submission_grades", "rebuilds",

@@ -1,16 +1,16 @@
 """Published outbox rows and inbox rows deleted after the retention period: the indexes
 the retention job and a replay read, and how far the job has deleted.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
 
 from lms_platform.migrations import add_event_retention, drop_event_retention
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
