@@ -21,7 +21,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)-$(shell echo '$(PYTHON_ID)' | cksum | cut -d' ' -f1)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-fast chaos test-localstack load lint format synth bench bench-recompute schemas clean
+.PHONY: install run test test-fast chaos test-localstack load lint format synth bench bench-recompute bench-analytics schemas clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_ID)" || { echo "make: $(strip $(NO_PYTHON))." >&2; \
@@ -72,6 +72,9 @@ bench: $(STAMP)  ## cold start, round trips and CPU against their floors
 
 bench-recompute: $(STAMP)  ## a course of 1,000,000 enrollments gains a lesson (takes minutes)
 	$(PY) -m bench.recompute
+
+bench-analytics: $(STAMP)  ## events counted per second, and a rebuild of 1,000,000 snapshots (minutes)
+	$(PY) -m bench.analytics
 
 schemas: $(STAMP)  ## regenerate the event JSON Schemas from the models
 	$(PY) -m lms_events.catalog

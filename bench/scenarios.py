@@ -110,6 +110,13 @@ SCENARIOS: dict[str, Scenario] = {
     "list_my_submissions": Scenario("student"),
     "get_submission": Scenario("student"),
     "grade_submission": Scenario("teacher", {"score": 7, "feedback": "cold __UNIQUE__"}),
+    # analytics
+    "course_metrics": Scenario(
+        "teacher", query={"metric": "activeLearners", "period": "day", "to": "2026-11-30"}
+    ),
+    "platform_metrics": Scenario(
+        "admin", query={"metric": "revenue", "currency": "USD", "period": "week"}
+    ),
     # payment
     "create_plan": Scenario(
         "admin", {"name": "Cold", "price": "9.90", "currency": "USD", "interval": "month"}

@@ -15,4 +15,7 @@ from lms_platform import deploy
 
 
 def handler(event: dict[str, Any], lambda_context: Any) -> dict[str, Any]:
+    # By hand (``lms rebuild-read-model --aws``): one consumer's read model from a replay.
+    if isinstance(event, dict) and event.get("rebuildReadModel"):
+        return deploy.rebuild_read_model(SERVICES, str(event["rebuildReadModel"]))
     return deploy.run(SERVICES)

@@ -3,6 +3,7 @@ the tests iterate over this tuple; a service joins the product by being listed h
 
 from __future__ import annotations
 
+from functions.analytics.service import SERVICE as ANALYTICS
 from functions.assignment.service import SERVICE as ASSIGNMENT
 from functions.content.service import SERVICE as CONTENT
 from functions.course.service import SERVICE as COURSE
@@ -11,7 +12,15 @@ from functions.payment.service import SERVICE as PAYMENT
 from functions.user.service import SERVICE as USER
 from lms_platform.service import Service
 
-SERVICES: tuple[Service, ...] = (USER, COURSE, ENROLLMENT, CONTENT, ASSIGNMENT, PAYMENT)
+SERVICES: tuple[Service, ...] = (
+    USER,
+    COURSE,
+    ENROLLMENT,
+    CONTENT,
+    ASSIGNMENT,
+    PAYMENT,
+    ANALYTICS,
+)
 
 
 def service(name: str) -> Service:

@@ -67,7 +67,7 @@ class Subscription(Construct):
             queue_name=subscription.dlq_name,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            retention_period=Duration.days(14),
+            retention_period=Duration.days(topology.DLQ_RETENTION_DAYS),
         )
         self.queue = sqs.Queue(
             self,
@@ -76,7 +76,7 @@ class Subscription(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=VISIBILITY_TIMEOUT,
-            retention_period=Duration.days(4),
+            retention_period=Duration.days(topology.QUEUE_RETENTION_DAYS),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dlq, max_receive_count=topology.MAX_RECEIVE_COUNT
             ),
@@ -112,10 +112,10 @@ class EventBus(Construct):
         self.bus = events.EventBus(self, "Bus", event_bus_name=name)
         self.bus.archive(
             "Archive",
-            archive_name=name,
+            archive_name=topology.archive_name(stage.name),
             description=f"Every event on the {name} bus, for replay",
             event_pattern=events.EventPattern(account=[Stack.of(self).account]),
-            retention=Duration.days(90),
+            retention=Duration.days(topology.ARCHIVE_RETENTION_DAYS),
         )
 
         registry = eventschemas.CfnRegistry(

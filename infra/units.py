@@ -85,7 +85,7 @@ def units(service: Service) -> list[Unit]:
             secrets=job.secrets,
             every_minutes=job.every_minutes,
         )
-        for job in service.jobs
+        for job in topology.jobs(service)
     ]
     names = [u.name.replace("_", "-") for u in found]
     clashes = sorted({n for n in names if names.count(n) > 1})

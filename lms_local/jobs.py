@@ -1,4 +1,5 @@
-"""Scheduled jobs, locally: each service's declared jobs (``Service.jobs``) run on their
+"""Scheduled jobs, locally: each service's declared jobs (``Service.jobs``) and those the
+platform gives it (``topology.jobs``: the outbox and inbox retention) run on their
 schedule, as EventBridge Scheduler runs them on AWS. ``LMS_JOB_INTERVAL_SECONDS`` runs
 every job that often instead (a tester who does not want to wait five minutes)."""
 
@@ -10,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from lms_platform import topology
 from lms_platform.service import Job, Service
 
 logger = logging.getLogger("lms.jobs")
@@ -19,7 +21,7 @@ class JobSchedule:
     def __init__(
         self, services: Iterable[Service], stop: threading.Event, *, interval: float | None
     ) -> None:
-        self.jobs: list[tuple[Service, Job]] = [(s, j) for s in services for j in s.jobs]
+        self.jobs: list[tuple[Service, Job]] = [(s, j) for s in services for j in topology.jobs(s)]
         self.stop = stop
         self.interval = interval
         self._threads = [
@@ -40,11 +42,18 @@ class JobSchedule:
     def describe(self) -> str:
         if not self.jobs or (self.interval is not None and self.interval <= 0):
             return "off"
+        # A job the platform gives several services is one line, naming them.
+        owners: dict[Job, list[str]] = {}
+        for service, job in self.jobs:
+            owners.setdefault(job, []).append(service.name)
         return ", ".join(
-            f"{job.name} every {self.interval:g} s"
-            if self.interval
-            else f"{job.name} every {job.every_minutes} min"
-            for _, job in self.jobs
+            (
+                f"{job.name} every {self.interval:g} s"
+                if self.interval
+                else f"{job.name} every {job.every_minutes} min"
+            )
+            + (f" ({' '.join(names)})" if len(names) > 1 else "")
+            for job, names in owners.items()
         )
 
     def _run(self, service: Service, job: Job) -> None:

@@ -120,13 +120,14 @@ def ensure_subscription(
     dlq = ensure_queue(
         sqs,
         subscription.dlq_name,
-        {"MessageRetentionPeriod": str(14 * 24 * 3600)},  # SQS's maximum, as on AWS
+        {"MessageRetentionPeriod": str(topology.DLQ_RETENTION_DAYS * 24 * 3600)},
     )
     queue = ensure_queue(
         sqs,
         subscription.queue_name,
         {
             "VisibilityTimeout": str(visibility_timeout),
+            "MessageRetentionPeriod": str(topology.QUEUE_RETENTION_DAYS * 24 * 3600),
             "RedrivePolicy": json.dumps(
                 {
                     "deadLetterTargetArn": dlq.arn,

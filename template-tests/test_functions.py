@@ -242,7 +242,8 @@ def test_only_login_and_jwks_may_read_the_signing_key(synth: Synth) -> None:
 
 def test_a_relay_per_publishing_service_on_its_schedule(synth: Synth) -> None:
     relays = [f for f in our_functions(synth) if f.properties["Handler"] == topology.RELAY_HANDLER]
-    publishing = sorted(s.name for s in synth.services if s.publishes)
+    # A service that publishes no events but hands itself tasks has an outbox too.
+    publishing = sorted(s.name for s in synth.services if s.publishes or s.tasks)
     assert sorted(environment(f)["LMS_SERVICE"] for f in relays) == publishing
     for relay in relays:
         (schedule,) = [
@@ -256,6 +257,21 @@ def test_a_relay_per_publishing_service_on_its_schedule(synth: Synth) -> None:
             schedule["ScheduleExpression"] == f"rate({minutes} minute{'s' if minutes != 1 else ''})"
         )
         assert ref(schedule["Targets"][0]["Arn"]) == relay.logical_id
+
+
+def test_every_service_that_keeps_events_prunes_them_on_a_schedule(synth: Synth) -> None:
+    handler = topology.RETENTION_JOB.handler
+    jobs = [f for f in our_functions(synth) if f.properties["Handler"] == handler]
+    keepers = sorted(s.name for s in synth.services if topology.keeps_events(s))
+    assert keepers and sorted(environment(f)["LMS_SERVICE"] for f in jobs) == keepers
+    for job in jobs:
+        (schedule,) = [
+            r.properties
+            for r in synth.resources("AWS::Events::Rule", stack=job.stack)
+            if ref(r.properties.get("Targets", [{}])[0].get("Arn")) == job.logical_id
+        ]
+        assert schedule["ScheduleExpression"] == "rate(1 hour)"
+        assert job.properties["Timeout"] == topology.RETENTION_JOB.timeout_seconds
 
 
 def test_jobs_run_on_their_schedule_with_the_secrets_they_name(extended: Synth) -> None:

@@ -11,6 +11,7 @@ from conftest import REPO, Synth
 from helpers import stack_kind
 
 from infra.app import SHARED_STACKS
+from lms_platform import topology
 
 LIMIT = 400  # CloudFormation allows 500 per stack; this leaves room to grow
 
@@ -121,7 +122,7 @@ def test_the_readme_states_the_resources_a_route_and_a_consumer_cost(extended: S
             measured["a consumer"].add(_cost(extended, stack, "Consumer"))
         if service.publishes:
             measured["a relay"].add(_cost(extended, stack, "Relay"))
-        for job in service.jobs:
+        for job in topology.jobs(service):
             pascal = "".join(p.capitalize() for p in job.name.split("_"))
             measured["a scheduled job"].add(_cost(extended, stack, f"Job{pascal}"))
         parts = {r.path.split("/")[2] for r in extended.all_resources(stack)}

@@ -86,6 +86,31 @@ def platform_env(
     _reset_caches()
 
 
+@pytest.fixture(scope="session")
+def simulator(platform_env: dict[str, str]) -> Iterator[Any]:
+    """The payment gateway simulator, with the Payment service's settings pointing at it
+    (as a deployment has its keys); its webhooks are not sent by themselves (the payment
+    tests' ``Gateway.deliver`` sends them when a test says so)."""
+    from functions.payment.gateway import reset_gateway
+    from lms_local.gateway_simulator import GatewaySimulator
+
+    sim = GatewaySimulator(secret_key="sk_test_pytest", webhook_secret="whsec_pytest").start()
+    env = {
+        "LMS_STRIPE_SECRET_KEY": sim.secret_key,
+        "LMS_STRIPE_WEBHOOK_SECRET": sim.webhook_secret,
+        "LMS_STRIPE_API_BASE": sim.url,
+    }
+    os.environ.update(env)
+    reset_settings()
+    reset_gateway()
+    yield sim
+    for name in env:
+        os.environ.pop(name, None)
+    reset_settings()
+    reset_gateway()
+    sim.stop()
+
+
 def _reset_caches() -> None:
     reset_databases()
     reset_settings()

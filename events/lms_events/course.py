@@ -38,6 +38,9 @@ class CourseHeader(CourseEvent):
     slug: str
     description: str | None
     status: CourseStatus
+    # Enrolling needs a current subscription. Absent from events made before courses had
+    # it: those courses did not require one.
+    requires_subscription: bool = False
 
 
 class CourseCreated(CourseHeader):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lms_events import assignment as events
 from lms_events import course as course_events
 from lms_events import enrollment as enrollment_events
+from lms_platform.read_models import COURSE_TABLES, ENROLLMENT_TABLES
 from lms_platform.service import Route, Service
 
 # A submission's text may be 64 KiB of UTF-8; its JSON escaping (up to six characters a
@@ -21,6 +22,10 @@ SERVICE = Service(
             status=201,
             summary="Add an assignment to a course (its instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "passingScore above maxScore",
+            ),
         ),
         Route(
             "GET",
@@ -42,6 +47,11 @@ SERVICE = Service(
             "update_assignment",
             summary="Change an assignment (its course's instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "passingScore above maxScore (the stored one when not sent)",
+                "nothing to change",
+            ),
         ),
         Route(
             "DELETE",
@@ -66,6 +76,11 @@ SERVICE = Service(
             summary="Hand in work (a student with an active enrollment; Idempotency-Key)",
             max_body_bytes=SUBMIT_MAX_BODY_BYTES,
             errors=(403, 404, 409),
+            rules=(
+                "content with neither text nor a link",
+                "a link that is not an http or https URL",
+                "text of more than 64 KiB of UTF-8",
+            ),
         ),
         Route(
             "GET",
@@ -93,6 +108,10 @@ SERVICE = Service(
             "grade_submission",
             summary="Grade a submission, or change its grade (the course's instructors, admins)",
             errors=(403, 404, 409),
+            rules=(
+                "a score with more than two decimals",
+                "a score above the assignment's maxScore",
+            ),
         ),
     ),
     # Its read models: courses (status, lessons, instructors) and enrollments (who may
@@ -104,5 +123,6 @@ SERVICE = Service(
         enrollment_events.EnrollmentCompleted,
         enrollment_events.EnrollmentCancelled,
     ),
+    read_model=(*COURSE_TABLES, *ENROLLMENT_TABLES),
     publishes=events.EVENTS,
 )

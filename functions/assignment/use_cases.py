@@ -717,7 +717,7 @@ def assignment_submissions(
     if cursor:
         params["submitted_at"], params["after_id"] = decode_cursor(scope, cursor)
     sql = store.ASSIGNMENT_SUBMISSIONS[
-        (status is not None, student_id is not None, latest, cursor is not None)
+        (status is not None, student_id is not None, latest, bool(cursor))
     ]
     return _submission_page(store.db().read(sql, **params), limit, scope)
 
@@ -732,5 +732,5 @@ def my_submissions(
         params["course_id"] = course_id
     if cursor:
         params["submitted_at"], params["after_id"] = decode_cursor(scope, cursor)
-    sql = store.MY_SUBMISSIONS[(course_id is not None, cursor is not None)]
+    sql = store.MY_SUBMISSIONS[(course_id is not None, bool(cursor))]
     return _submission_page(store.db().read(sql, **params), limit, scope)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from lms_events import content as events
 from lms_events import course as course_events
 from lms_events import enrollment as enrollment_events
+from lms_platform.read_models import COURSE_TABLES, ENROLLMENT_TABLES
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -20,6 +21,7 @@ SERVICE = Service(
             status=201,
             summary="Add a video, PDF or quiz to a lesson (its instructors, admins)",
             errors=(403, 409),
+            rules=("passMarkPct for anything but a quiz",),
         ),
         Route(
             "GET",
@@ -37,6 +39,11 @@ SERVICE = Service(
             summary="A new version and a presigned upload of its file (15 minutes)",
             bucket=("PutObject", "PutObjectTagging"),
             errors=(403, 409),
+            rules=(
+                "checksumSha256 that is not 64 hex digits or 44 characters of base64",
+                "a contentType or sizeBytes the item's type does not take",
+                "a fileName with control characters or slashes",
+            ),
         ),
         Route(
             "POST",
@@ -74,6 +81,10 @@ SERVICE = Service(
             "put_questions",
             summary="Replace a quiz's questions (a draft version until published)",
             errors=(403, 409),
+            rules=(
+                "two options of a question with one id",
+                "a correctOptionId that is none of the question's options",
+            ),
         ),
         Route(
             "GET",
@@ -89,6 +100,7 @@ SERVICE = Service(
             status=201,
             summary="Answer a quiz: graded on the server",
             errors=(403, 409),
+            rules=("an answer to a question the quiz does not have",),
         ),
         Route(
             "GET",
@@ -105,6 +117,7 @@ SERVICE = Service(
         enrollment_events.EnrollmentCompleted,
         enrollment_events.EnrollmentCancelled,
     ),
+    read_model=(*COURSE_TABLES, *ENROLLMENT_TABLES),
     publishes=events.EVENTS,
     bucket_prefix="content/",
 )

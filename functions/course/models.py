@@ -42,16 +42,24 @@ Position = Annotated[int, Field(ge=0, description="0-based place; past the end m
 Duration = Annotated[int, Field(ge=0, le=10_000)]
 
 
+# Only callers with a current subscription (a paid invoice of a plan) may enroll.
+RequiresSubscription = Annotated[
+    bool, Field(description="Enrolling needs a current subscription (a paid plan)")
+]
+
+
 class CreateCourse(ApiModel):
     title: Title
     slug: Slug | None = None
     description: Description | None = None
+    requires_subscription: RequiresSubscription = False
 
 
 class UpdateCourse(ApiModel):
     title: Title | None = None
     slug: Slug | None = None
     description: Description | None = None
+    requires_subscription: RequiresSubscription | None = None
 
 
 class AddModule(ApiModel):
@@ -117,6 +125,7 @@ class CourseSummary(ApiModel):
     slug: str
     description: str | None
     status: CourseStatus
+    requires_subscription: bool
     created_at: datetime
     updated_at: datetime
 

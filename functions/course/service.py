@@ -140,5 +140,6 @@ SERVICE = Service(
     ),
     # Who exists, is active and holds INSTRUCTOR: the users who may be made instructors.
     consumes=user_events.STATE_EVENTS,
+    read_model=("users",),
     publishes=events.EVENTS,
 )

@@ -17,12 +17,14 @@ def db() -> Database:
     return database(ROLE)
 
 
-_COURSE_COLUMNS = "id, title, slug, description, status, version, created_at, updated_at"
+_COURSE_COLUMNS = (
+    "id, title, slug, description, status, requires_subscription, version, created_at, updated_at"
+)
 
 CREATE_COURSE = f"""
 WITH course AS (
-  INSERT INTO courses (id, title, slug, description, version)
-  VALUES (:id, :title, :slug, :description, 1)
+  INSERT INTO courses (id, title, slug, description, requires_subscription, version)
+  VALUES (:id, :title, :slug, :description, :requires_subscription, 1)
   ON CONFLICT ON CONSTRAINT uq_courses_slug DO NOTHING
   RETURNING {_COURSE_COLUMNS}
 ), owner AS (
@@ -44,7 +46,8 @@ UPDATE_COURSE = f"""
 UPDATE courses SET
   title = COALESCE(:title, title),
   slug = COALESCE(:slug, slug),
-  description = CASE WHEN :set_description THEN :description ELSE description END
+  description = CASE WHEN :set_description THEN :description ELSE description END,
+  requires_subscription = COALESCE(:requires_subscription, requires_subscription)
 WHERE id = :course_id
 RETURNING {_COURSE_COLUMNS}
 """

@@ -201,6 +201,7 @@ def _header(kind: type[events.CourseHeader], course: Row, **extra: Any) -> event
         slug=course["slug"],
         description=course["description"],
         status=course["status"],
+        requires_subscription=course["requires_subscription"],
         **extra,
     )
 
@@ -229,6 +230,7 @@ def create_course(caller: Principal, command: CreateCourse) -> Course:
                 title=command.title,
                 slug=slug,
                 description=command.description,
+                requires_subscription=command.requires_subscription,
                 user_id=caller.user_id,
             )
             if created is not None:
@@ -290,6 +292,7 @@ def update_course(caller: Principal, course_id: uuid.UUID, change: UpdateCourse)
             slug=change.slug,
             set_description="description" in change.model_fields_set,
             description=change.description,
+            requires_subscription=change.requires_subscription,
         )
         assert row is not None
         uow.outbox.add(_header(events.CourseUpdated, row), aggregate_id=course_id)

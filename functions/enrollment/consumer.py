@@ -4,7 +4,9 @@ read model of courses, and the tasks it hands to itself.
 The read model is the shared one (``lms_platform.read_models.courses``), applied to this
 service's tables; on top of it, a kept lesson list that adds or removes lessons starts the
 recompute of the course's progress (``recompute``), which runs as chained tasks. Passing
-grades from the Assignment service complete lessons (``grades``).
+grades from the Assignment service complete lessons (``grades``), as do quizzes passed
+(``quizzes``); paid invoices from the Payment service say who is subscribed until when
+(``subscriptions``).
 
 The handler names are the inbox's keys: ``(event_id, handler)`` records that an effect
 happened. They must never change, or a redelivered event would be applied again.
@@ -12,7 +14,7 @@ happened. They must never change, or a redelivered event would be applied again.
 
 from __future__ import annotations
 
-from functions.enrollment import grades, quizzes, recompute, store
+from functions.enrollment import grades, quizzes, recompute, store, subscriptions
 from lms_platform.inbox import EventConsumer
 from lms_platform.read_models import courses
 from lms_platform.tasks import TaskHandler
@@ -29,6 +31,7 @@ consumer = EventConsumer(
         *courses.subscriptions(COURSE_HANDLERS, on_outline=recompute.start),
         *grades.SUBSCRIPTIONS,
         *quizzes.SUBSCRIPTIONS,
+        *subscriptions.SUBSCRIPTIONS,
     ],
     tasks=[TaskHandler(recompute.TASK, recompute.run)],
 )

@@ -6,6 +6,8 @@ from lms_events import assignment as assignment_events
 from lms_events import content as content_events
 from lms_events import course as course_events
 from lms_events import enrollment as events
+from lms_events import payment as payment_events
+from lms_platform.read_models import COURSE_TABLES
 from lms_platform.service import Route, Service
 
 SERVICE = Service(
@@ -16,8 +18,9 @@ SERVICE = Service(
             "/courses/{courseId}/enrollments",
             "enroll",
             status=201,
-            summary="Enroll the caller in a published course",
-            errors=(409,),
+            summary="Enroll the caller in a published course (402 when the course requires "
+            "a subscription the caller does not have)",
+            errors=(402, 409),
         ),
         Route(
             "GET",
@@ -57,7 +60,10 @@ SERVICE = Service(
         *course_events.EVENTS,
         assignment_events.SubmissionGraded,
         content_events.QuizAttempted,
+        payment_events.InvoicePaid,
     ),
+    # (subscription_periods: from the Payment service's InvoicePaid.)
+    read_model=(*COURSE_TABLES, "subscription_periods"),
     publishes=events.EVENTS,
     # Progress recomputed in chunks after a course's lessons change (``recompute``).
     tasks=("enrollment.recompute-progress",),

@@ -117,10 +117,16 @@ RECOMPUTE_ENROLLMENT = _RECOMPUTE.format(scope="e.id = :enrollment_id")
 
 # --- enrolling ------------------------------------------------------------------------------
 
+# The course, and whether the caller is subscribed at ``now`` (``subscriptions.now``, the
+# function's clock, which tests move): a paid period not yet ended covers them.
 COURSE_FOR_ENROLLING = """
-SELECT c.id, c.status,
+SELECT c.id, c.status, c.requires_subscription,
   (SELECT lesson_id FROM course_lessons cl WHERE cl.course_id = c.id
-   ORDER BY cl.position LIMIT 1) AS first_lesson_id
+   ORDER BY cl.position LIMIT 1) AS first_lesson_id,
+  EXISTS (SELECT 1 FROM subscription_periods s
+          WHERE s.user_id = :user_id
+            AND (s.covers_until IS NULL OR s.covers_until > CAST(:now AS timestamptz)))
+    AS subscribed
 FROM courses c WHERE c.id = :course_id
 """
 
@@ -285,4 +291,22 @@ VALUES (:id, :enrollment_id, :lesson_id, now(), now())
 ON CONFLICT ON CONSTRAINT uq_lesson_progress_enrollment_lesson DO UPDATE SET
   completed_at = now(), updated_at = now()
 WHERE lesson_progress.completed_at IS NULL
+"""
+
+
+# --- subscriptions (see ``subscriptions``) ------------------------------------------------------
+
+# A paid invoice's period, once (a repeat changes nothing). Months and years are calendar
+# ones counted in UTC (31 January + 1 month = 28 February); ``once`` covers for ever (null).
+ADD_SUBSCRIPTION_PERIOD = """
+INSERT INTO subscription_periods (invoice_id, user_id, plan_id, plan_interval, paid_at,
+  covers_until)
+VALUES (:invoice_id, :user_id, :plan_id, :plan_interval, :paid_at,
+  CASE CAST(:plan_interval AS text)
+    WHEN 'month' THEN (CAST(:paid_at AS timestamptz) AT TIME ZONE 'UTC' + interval '1 month')
+                      AT TIME ZONE 'UTC'
+    WHEN 'year' THEN (CAST(:paid_at AS timestamptz) AT TIME ZONE 'UTC' + interval '1 year')
+                     AT TIME ZONE 'UTC'
+  END)
+ON CONFLICT (invoice_id) DO NOTHING
 """

@@ -24,12 +24,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from functions.enrollment import store
+from functions.enrollment import store, subscriptions
 from functions.enrollment.models import Enrollment, EnrollmentPage, EnrollmentSummary
 from lms_events import enrollment as events
 from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork
-from lms_platform.http import Conflict, Forbidden, NotFound, Principal
+from lms_platform.http import Conflict, Forbidden, NotFound, PaymentRequired, Principal
 from lms_platform.pagination import decode_cursor, encode_cursor
 from lms_platform.rights import teaches
 
@@ -58,6 +58,10 @@ class EnrollmentCancelled(Conflict):
 
 class NotTheOwner(Forbidden):
     title = "Not the owner of this enrollment"
+
+
+class SubscriptionRequired(PaymentRequired):
+    title = "Subscription required"
 
 
 def _summary(row: Row) -> EnrollmentSummary:
@@ -91,10 +95,17 @@ def announce_recomputed(uow: UnitOfWork, changed: list[Row]) -> None:
 def enroll(caller: Principal, course_id: uuid.UUID) -> Enrollment:
     """The caller enrolls in a published course: the enrollment and its first lesson's
     progress row in one transaction. Enrolling again after cancelling takes the old
-    enrollment up again, with the progress it had."""
+    enrollment up again, with the progress it had. A course that requires a subscription
+    takes only callers with a current one (``subscriptions``); anyone else gets 402, and
+    one already enrolled 409 as before."""
 
     def work(uow: UnitOfWork) -> Enrollment:
-        course = uow.fetch_one(store.COURSE_FOR_ENROLLING, course_id=course_id)
+        course = uow.fetch_one(
+            store.COURSE_FOR_ENROLLING,
+            course_id=course_id,
+            user_id=caller.user_id,
+            now=subscriptions.now(),
+        )
         if course is None or course["status"] != "PUBLISHED":
             raise CourseNotFound(f"no published course {course_id}")
         row = uow.fetch_one(
@@ -102,6 +113,14 @@ def enroll(caller: Principal, course_id: uuid.UUID) -> Enrollment:
         )
         if row is None:
             raise AlreadyEnrolled("the caller is already enrolled in this course")
+        if course["requires_subscription"] and not course["subscribed"]:
+            # Raised after the insert, which is rolled back with it: one already enrolled
+            # hears 409 (above) rather than to pay for what they have.
+            raise SubscriptionRequired(
+                "this course requires a current subscription: pay an invoice of a plan "
+                "(POST /invoices, then POST /invoices/{invoiceId}/payments)",
+                courseId=str(course_id),
+            )
         enrollment_id = row["id"]
         if course["first_lesson_id"] is not None:
             uow.execute(

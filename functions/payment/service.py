@@ -5,6 +5,10 @@ from __future__ import annotations
 from lms_events import payment as events
 from lms_platform.service import Job, Route, Service
 
+# What a plan's fields must also be, beyond their documented shape.
+CURRENCY_RULE = "a currency the gateway does not take"
+PRICE_RULE = "a price of more decimals than its currency has, zero, or above the gateway's largest"
+
 SERVICE = Service(
     name="payment",
     # The official Stripe client (pyproject's `payment` group): in this service's layer only.
@@ -17,6 +21,10 @@ SERVICE = Service(
             status=201,
             summary="Create a plan (admins)",
             errors=(403, 409),
+            rules=(
+                CURRENCY_RULE,
+                PRICE_RULE,
+            ),
         ),
         Route(
             "GET",
@@ -31,6 +39,11 @@ SERVICE = Service(
             "update_plan",
             summary="Change a plan (admins)",
             errors=(403, 409),
+            rules=(
+                CURRENCY_RULE,
+                PRICE_RULE,
+                "nothing to change",
+            ),
         ),
         Route(
             "POST",
@@ -76,6 +89,7 @@ SERVICE = Service(
             "402 declined",
             errors=(402, 403, 409),
             answers=((202, "The customer must act (nextAction); a webhook settles it"),),
+            rules=("an Idempotency-Key used with another request",),
         ),
         Route(
             "POST",
@@ -84,6 +98,7 @@ SERVICE = Service(
             public=True,
             secrets=("stripe",),
             summary="The gateway's signed events (Stripe webhooks)",
+            rules=("a Stripe-Signature that does not verify, or older than 5 minutes (400)",),
         ),
     ),
     publishes=events.EVENTS,

@@ -329,6 +329,7 @@ def test_my_submissions_in_one_course_or_all(feeds: Feeds) -> None:
         return [s["id"] for s in ok(reply)["items"]]
 
     assert mine() == [there, here]
+    assert mine(cursor="") == [there, here]  # an empty cursor is the first page, as elsewhere
     assert mine(courseId=room.id) == [here]
     assert mine(courseId=other.id) == [there]
     assert mine(courseId=unknown()) == []

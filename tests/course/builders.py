@@ -123,10 +123,13 @@ def build_course(
     lessons_per_module: tuple[int, ...] = (2, 1),
     published: bool = True,
     title: str = "Intro to Testing",
+    requires_subscription: bool = False,
 ) -> BuiltCourse:
-    """A course with modules holding ``lessons_per_module`` lessons, published unless told."""
+    """A course with modules holding ``lessons_per_module`` lessons, published unless told;
+    enrolling in it needs a subscription when told."""
     owner = owner or instructor()
-    course = BuiltCourse(owner, create_course(owner, title)["id"])
+    body = {"requiresSubscription": True} if requires_subscription else {}
+    course = BuiltCourse(owner, create_course(owner, title, **body)["id"])
     for m, count in enumerate(lessons_per_module):
         module = add_module(owner, course.id, f"Module {m + 1}")
         course.module_ids.append(module["id"])

@@ -107,3 +107,62 @@ def test_a_student_pays_a_plan_and_the_bus_says_so(runtime: Runtime) -> None:
     )
     assert _ok(settled)["payments"][0]["status"] == "SUCCEEDED"
     tap.wait_for_kind("InvoicePaid", invoiceId=second["id"])
+
+
+def test_paying_opens_a_course_that_requires_a_subscription(runtime: Runtime) -> None:
+    """The README's walk-through: plan, course for subscribers, 402, invoice, payment, 201."""
+    admin = _admin(runtime)
+    _, student = _student(runtime)
+    plan = _ok(
+        http(
+            runtime,
+            "POST",
+            "/plans",
+            token=admin,
+            body={"name": "Members", "price": "9.90", "currency": "EUR", "interval": "month"},
+        ),
+        201,
+    )
+    course = _ok(
+        http(
+            runtime,
+            "POST",
+            "/courses",
+            token=admin,
+            body={"title": "Engines for Members", "requiresSubscription": True},
+        ),
+        201,
+    )
+    base = f"/courses/{course['id']}"
+    module = _ok(http(runtime, "POST", f"{base}/modules", token=admin, body={"title": "G"}), 201)
+    lesson = {"title": "Cogs", "type": "video"}
+    _ok(
+        http(runtime, "POST", f"{base}/modules/{module['id']}/lessons", token=admin, body=lesson),
+        201,
+    )
+    assert _ok(http(runtime, "POST", f"{base}/publish", token=admin))["requiresSubscription"]
+
+    def enroll() -> Reply:
+        return http(runtime, "POST", f"{base}/enrollments", token=student)
+
+    # Once the course has reached the Enrollment service: 402 without a subscription
+    refused = eventually(enroll, lambda r: r.status != 404)
+    assert refused.status == 402, refused.body
+    assert refused.body["title"] == "Subscription required"
+
+    invoice = _ok(
+        http(runtime, "POST", "/invoices", token=student, body={"planId": plan["id"]}), 201
+    )
+    paid = http(
+        runtime,
+        "POST",
+        f"/invoices/{invoice['id']}/payments",
+        token=student,
+        body={"paymentMethod": "pm_card_visa"},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert _ok(paid, 201)["invoice"]["status"] == "PAID"
+
+    # Once InvoicePaid has reached the Enrollment service: 201
+    enrolled = eventually(enroll, lambda r: r.status != 402)
+    assert _ok(enrolled, 201)["courseTitle"] == "Engines for Members"

@@ -48,6 +48,7 @@ def models_schema(platform_env: dict[str, str], admin_url: str) -> Iterator[None
         connection.execute(sa.text(f"SET LOCAL search_path = {SCHEMA}"))
         with Operations.context(MigrationContext.configure(connection)):
             courses.create_tables()
+            courses.add_requires_subscription()
             enrollments.create_tables()
             create_outbox_and_inbox()
             add_outbox_destination()

@@ -109,3 +109,18 @@ def test_a_statement_timeout_is_unavailable_and_the_connection_stays_usable(
         assert database._session is session  # the same connection, rolled back and reused
     finally:
         database.discard_connection()
+
+
+def test_a_parameter_left_out_is_a_defect_on_a_connection_that_stays_usable(
+    mode_db: Database,
+) -> None:
+    mode_db.read(SELECT, slug="warm")  # the connection is open
+    # When a statement names a parameter the call does not give
+    with pytest.raises(pg8000.exceptions.InterfaceError) as raised:
+        mode_db.read(SELECT)
+    # Then it is the defect it is (a 500), not an outage (Unavailable, a 503) ...
+    assert not isinstance(raised.value, Unavailable)
+    # ... and nothing was sent: the same connection answers the next statement.
+    connection = mode_db._session.connection if mode_db._session else None
+    assert mode_db.read(SELECT, slug="nobody") == []
+    assert mode_db._session is not None and mode_db._session.connection is connection

@@ -5,7 +5,6 @@ them (signed) to the webhook route's handler."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,32 +23,6 @@ def student() -> dict[str, Any]:
 def ok(reply: Reply, status: int = 200) -> Any:
     assert reply.status == status, (reply.status, reply.body)
     return reply.body
-
-
-@pytest.fixture(scope="session")
-def simulator(platform_env: dict[str, str]) -> Iterator[GatewaySimulator]:
-    """The gateway simulator; its webhooks are not sent by themselves (``Gateway.deliver``
-    sends them when a test says so)."""
-    import os
-
-    from functions.payment.gateway import reset_gateway
-    from lms_platform.settings import reset_settings
-
-    sim = GatewaySimulator(secret_key="sk_test_pytest", webhook_secret="whsec_pytest").start()
-    env = {
-        "LMS_STRIPE_SECRET_KEY": sim.secret_key,
-        "LMS_STRIPE_WEBHOOK_SECRET": sim.webhook_secret,
-        "LMS_STRIPE_API_BASE": sim.url,
-    }
-    os.environ.update(env)
-    reset_settings()
-    reset_gateway()
-    yield sim
-    for name in env:
-        os.environ.pop(name, None)
-    reset_settings()
-    reset_gateway()
-    sim.stop()
 
 
 @dataclass

@@ -66,3 +66,20 @@ def test_the_raw_body_is_the_exact_text_sent() -> None:
     assert json.loads(plain["body"]) == {"payload": text}
     assert json.loads(encoded["body"]) == {"payload": text}
     assert json.loads(empty["body"]) == {"payload": ""}
+
+
+def test_a_raw_body_that_is_not_utf8_is_a_400_not_an_error() -> None:
+    def raw(thing_id: int, payload: Annotated[str, RawBody()]) -> dict[str, Any]:
+        return {"payload": payload}
+
+    endpoint = _endpoint(raw)
+    # API Gateway base64-encodes bytes that are not UTF-8 text
+    event = {**_event({}), "body": base64.b64encode(b"\x9b\xff{}").decode()}
+    event["isBase64Encoded"] = True
+    result = endpoint.handler(event, None)
+
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["title"] == "Malformed body"
+    # Any content type is still taken as the raw text it is
+    typed = endpoint.handler(_event({"content-type": "text/plain"}, "hello"), None)
+    assert json.loads(typed["body"]) == {"payload": "hello"}

@@ -1,4 +1,5 @@
-"""PATCH /courses/{courseId}: change title, slug or description (its instructors, admins)."""
+"""PATCH /courses/{courseId}: change title, slug, description or whether enrolling needs a
+subscription (its instructors, admins)."""
 
 import uuid
 

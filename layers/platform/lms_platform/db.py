@@ -247,6 +247,10 @@ class Session:
                 raise Unavailable(reason) from error
             raise
         except (InterfaceError, OSError) as error:
+            if isinstance(error.__cause__ or error.__context__, KeyError):
+                # A parameter the statement names was not given: refused before anything
+                # was sent, so the connection is in sync. A defect, not an outage (500).
+                raise
             # The exchange stopped half-way: what the server did, and what it will still
             # send, is unknown. Only a closed socket makes it let go (and roll back).
             self.kill()
@@ -503,6 +507,22 @@ def database(role: str) -> Database:
         with _all_lock:
             _all.append(found)
     return found
+
+
+def provide(role: str, connect: Callable[[], pg8000.native.Connection]) -> Database:
+    """This execution environment's ``Database`` for ``role``, connecting with ``connect``:
+    for a function that acts as several services' roles (the deployment's, rebuilding a
+    read model from the other services' outboxes)."""
+    registry: dict[str, Database] | None = getattr(_environment, "databases", None)
+    if registry is None:
+        registry = _environment.databases = {}
+    old = registry.get(role)
+    if old is not None:
+        old.discard_connection()
+    made = registry[role] = Database(role, connect)
+    with _all_lock:
+        _all.append(made)
+    return made
 
 
 def reset_databases() -> None:

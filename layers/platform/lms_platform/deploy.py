@@ -8,6 +8,11 @@ generate a random string, so the first run replaces that placeholder with a key.
 The function's handler is ``functions.migrate.handler``, which passes the declared
 services in: the platform never imports the services' registry.
 
+Invoked by hand with ``{"rebuildReadModel": "<service>"}`` it rebuilds that consumer's
+read model from the events the outboxes keep (``rebuild_read_model``): the one function
+that holds every service role's secret, so the one that can read each outbox as its own
+service and write the consumer's tables as the consumer (``lms rebuild-read-model --aws``).
+
 Environment (set by ``infra/migration.py``):
 
 - ``LMS_ADMIN_SECRET_ARN``: the cluster's admin secret (username, password, host, port,
@@ -68,6 +73,48 @@ def run(services: Sequence[Service]) -> dict[str, Any]:
     result = {"migrated": [s.name for s in services], "signingKeyCreated": key_created}
     logger.info("deployment bootstrap done", extra=result)
     return result
+
+
+def rebuild_read_model(services: Sequence[Service], name: str) -> dict[str, Any]:
+    """``lms_platform.rebuild`` of service ``name``, every service's outbox read with its own
+    role's secret; what was rebuilt, or why not (nothing changed then)."""
+    from dataclasses import asdict
+
+    from lms_platform import rebuild
+    from lms_platform.db import ConnectParams, open_connection, provide
+    from lms_platform.settings import get_settings
+
+    logging.getLogger().setLevel(logging.INFO)
+    settings = get_settings()
+    chosen = [s for s in services if s.name == name]
+    if not chosen:
+        return {"rebuilt": None, "refused": f"no service named {name!r}"}
+    service_secrets: dict[str, str] = json.loads(_required("LMS_SERVICE_SECRETS"))
+    for service in services:
+        secret = _secret_json(service_secrets[service.name])
+        params = ConnectParams(
+            user=str(secret.get("username", service.role)),
+            password=str(secret["password"]),
+            host=settings.db_host or str(secret["host"]),
+            port=int(secret.get("port", 5432)),
+            database=str(secret.get("dbname", "lms")),
+            tls=True,
+            ca_file=settings.db_ca_file,
+        )
+        provide(
+            service.role,
+            lambda p=params: open_connection(  # type: ignore[misc]
+                p, settings.db_connect_timeout, socket_timeout=settings.db_socket_timeout
+            ),
+        )
+    try:
+        done = rebuild.rebuild(chosen[0], services, region=settings.aws_region)
+    except (rebuild.RebuildRefused, rebuild.EventFailed) as error:
+        logger.warning("read model not rebuilt", extra={"service": name, "error": str(error)})
+        return {"rebuilt": None, "refused": f"{error}; nothing was changed"}
+    result = asdict(done)
+    logger.info("read model rebuilt", extra=result)
+    return {"rebuilt": result, "refused": None}
 
 
 def admin_url(

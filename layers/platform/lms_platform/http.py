@@ -166,8 +166,10 @@ class Param:
         return dict(self.constraints)
 
 
-def Query(**constraints: Any) -> Any:
-    return Param("query", tuple(sorted(constraints.items())))
+def Query(name: str | None = None, **constraints: Any) -> Any:
+    """A query parameter: named like the argument in camelCase, or by ``name`` (a word
+    Python keeps for itself: ``from_: Annotated[str, Query("from")]``)."""
+    return Param("query", tuple(sorted(constraints.items())), name)
 
 
 def Path(**constraints: Any) -> Any:
@@ -252,8 +254,8 @@ class MethodNotAllowed(Problem):
 
 
 class PaymentRequired(Problem):
-    """The payment was refused (a card declined): the reason travels as extension members
-    (``declineCode``)."""
+    """The payment was refused (a card declined: the reason travels as extension members,
+    ``declineCode``), or what was asked needs a current subscription."""
 
     status, title = 402, "Payment required"
 
@@ -454,7 +456,8 @@ class Binder:
                 named = marker.name if marker is not None else None
                 alias = named or name.replace("_", "-")
             else:
-                alias = path_names.get(name) or to_camel(name)
+                named = marker.name if marker is not None else None
+                alias = path_names.get(name) or named or to_camel(name)
             constraints = marker.kwargs if marker else {}
             default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             fields[name] = (base, Field(default, alias=alias, **constraints))
@@ -529,10 +532,15 @@ class Binder:
         limit = self.route.max_body_bytes or get_settings().max_body_bytes
         if size > limit:
             return PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        if self.body_model is None:
+        if self.body_model is None and self.raw_body_name is None:
             return None  # a route that takes no body ignores one
         content_type = (event.get("headers") or {}).get("content-type")
-        if content_type is not None and content_type != JSON and not is_json(content_type):
+        if (
+            self.body_model is not None
+            and content_type is not None
+            and content_type != JSON
+            and not is_json(content_type)
+        ):
             return UnsupportedMediaType(f"the request body must be {JSON} (in UTF-8)")
         if event.get("isBase64Encoded"):
             # API Gateway base64-encodes a body that is not UTF-8 text (or not of a text

@@ -127,6 +127,30 @@ class EventConsumer:
 
         return database.transaction(work)
 
+    def apply_within(self, uow: UnitOfWork, event: dict[str, Any]) -> int:
+        """Apply one EventBridge event inside the caller's transaction (a rebuild of the read
+        model, ``lms_platform.rebuild``): what ``deliver`` does, each handler claiming its
+        inbox row, without a transaction of its own. An error fails the caller's whole
+        transaction. How many handlers acted."""
+        key = (str(event.get("source")), str(event.get("detail-type")))
+        acted = 0
+        for subscription in self._by_type.get(key, []):
+            envelope = Envelope[subscription.event].model_validate(event["detail"])  # type: ignore[name-defined]
+            token = context.correlation_id.set(envelope.correlation_id)
+            try:
+                claimed = uow.execute(
+                    _CLAIM,
+                    event_id=envelope.event_id,
+                    handler=subscription.handler,
+                    event_type=envelope.event_type,
+                )
+                if claimed:
+                    subscription.apply(uow, envelope)
+                    acted += 1
+            finally:
+                context.correlation_id.reset(token)
+        return acted
+
     @property
     def task_names(self) -> list[str]:
         return list(self._tasks)

@@ -220,3 +220,40 @@ def add_outbox_destination() -> None:
     op.create_check_constraint(
         "ck_outbox_destination", "outbox", sa.text("destination IN ('bus', 'queue')")
     )
+
+
+def add_event_retention() -> None:
+    """For a service's next revision (a new service: right after ``add_outbox_destination``):
+    what the retention job (``lms_platform.retention``) and a replay read, indexed, and
+    where the job records how far it has deleted.
+
+    - published outbox rows by ``occurred_at``: the job deletes the oldest, a replay reads
+      them in order from a point in time (the unpublished ones have their own index);
+    - inbox rows by ``received_at``: the job deletes the oldest;
+    - ``event_retention``: per table (``outbox``, ``inbox``) the time before which rows may
+      have been deleted. A rebuild from a replay needs every event: it refuses when a
+      source's outbox has been pruned.
+    """
+    from alembic import op
+
+    op.create_index(
+        "ix_outbox_published",
+        "outbox",
+        ["occurred_at"],
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+    )
+    op.create_index("ix_inbox_received_at", "inbox", ["received_at"])
+    op.create_table(
+        "event_retention",
+        sa.Column("kind", sa.Text, primary_key=True),
+        sa.Column("pruned_before", sa.TIMESTAMP(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('outbox', 'inbox')", name="ck_event_retention_kind"),
+    )
+
+
+def drop_event_retention() -> None:
+    from alembic import op
+
+    op.drop_table("event_retention")
+    op.drop_index("ix_inbox_received_at", "inbox")
+    op.drop_index("ix_outbox_published", "outbox")

@@ -102,8 +102,9 @@ def _as_powertools(route: Route, function: Callable[..., Any]) -> Callable[..., 
         elif marker is not None and marker.location == "raw_body":
             annotation = Annotated[base, powertools_params.Body(media_type="application/json")]
         elif marker is not None or not (isinstance(base, type) and hasattr(base, "model_fields")):
-            if to_camel(name) != name:
-                kwargs.setdefault("alias", to_camel(name))
+            wire = (marker.name if marker is not None else None) or to_camel(name)
+            if wire != name:
+                kwargs.setdefault("alias", wire)
             annotation = Annotated[base, powertools_params.Query(**kwargs)]
         parameters.append(parameter.replace(annotation=annotation))
     returned = hints.get("return", Any)
@@ -279,8 +280,9 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         found[401] = {"description": "Unauthorized", "content": _PROBLEM_CONTENT}
     if 402 in declared:
         found[402] = {
-            "description": "The payment was refused (a card declined): `declineCode` and "
-            "`failureCode` say why",
+            "description": "Payment required: the payment was refused (a card declined: "
+            "`declineCode` and `failureCode` say why), or what was asked needs a current "
+            "subscription",
             "content": _PROBLEM_CONTENT,
         }
     if 403 in declared:
@@ -318,7 +320,8 @@ def error_responses(route: Route, binder: Binder) -> dict[int, dict[str, Any]]:
         }
     if binder.takes_input or 422 in declared:
         found[422] = {
-            "description": "A parameter or a field is wrong: `errors` says which",
+            "description": "A parameter or a field is wrong: `errors` says which"
+            + "".join(f"; or {rule}" for rule in route.rules),
             "content": _PROBLEM_CONTENT,
         }
     found[429] = {
@@ -366,3 +369,5 @@ def _declare_errors(document: dict[str, Any], routes: list[tuple[Route, Endpoint
         for status, answer in error_responses(route, endpoint.binder).items():
             responses[str(status)] = answer
         operation["responses"] = dict(sorted(responses.items()))
+        if route.rules:
+            operation["x-rules"] = list(route.rules)

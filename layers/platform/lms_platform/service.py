@@ -62,6 +62,10 @@ class Route:
     # Success statuses the use case answers besides ``status`` (202 for "accepted, the
     # client must act"), with a short description each.
     answers: tuple[tuple[int, str], ...] = ()
+    # The rules of its input that JSON Schema cannot state (across fields, against stored
+    # state, a signature): a request of the documented shape may still break one, and is
+    # answered 422 (400 for a signature). The API document lists them (``x-rules``).
+    rules: tuple[str, ...] = ()
     # The largest request body the route takes, when not the settings' ``max_body_bytes``
     # (a body that carries a bounded document larger than that, with its JSON escaping).
     max_body_bytes: int | None = None
@@ -82,6 +86,9 @@ class Job:
     timeout_seconds: int = 60
     bucket: tuple[BucketAction, ...] = ()
     secrets: tuple[str, ...] = ()
+    # A job the platform gives every service that needs it (``topology.jobs``): its
+    # handler lives in the platform, not in ``functions/<service>/jobs``.
+    handler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,11 @@ class Service:
     # of optional-dependency groups of pyproject.toml. On AWS they go into the service's own
     # dependencies layer, resolved with the common ones, and no other function carries them.
     dependencies: tuple[str, ...] = ()
+    # The tables the consumer fills from other services' events and nothing else writes:
+    # its read model, emptied and refilled from a replay by ``lms rebuild-read-model``.
+    # Parents before children (they are emptied in the reverse order). None by default: a
+    # consumer whose tables are not all derived from events cannot be rebuilt that way.
+    read_model: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         bound = tuple(replace(r, service=self.name) for r in self.routes)
@@ -129,6 +141,10 @@ class Service:
             raise ValueError(f"{self.name} declares tasks but has no consumer to run them")
         if self.consumer_bucket and not self.bucket_prefix:
             raise ValueError(f"{self.name}'s consumer uses the bucket: no bucket_prefix")
+        if self.read_model and not self.has_consumer:
+            raise ValueError(f"{self.name} declares a read model but has no consumer to fill it")
+        if {"inbox", "outbox"} & set(self.read_model):
+            raise ValueError(f"{self.name}: the inbox and the outbox are no read model")
 
     @property
     def schema(self) -> str:
@@ -152,7 +168,7 @@ class Service:
         return f"{self.package}.api.{route.name}.handler"
 
     def job_path(self, job: Job) -> str:
-        return f"{self.package}.jobs.{job.name}.handler"
+        return job.handler or f"{self.package}.jobs.{job.name}.handler"
 
     @property
     def consumer_path(self) -> str | None:

@@ -44,6 +44,11 @@ class Settings(BaseModel):
     # The service's own events queue, where its consumer sends itself tasks (see
     # ``lms_platform.tasks``); when unset it is looked up by its name (locally).
     own_queue_url: str | None = None
+    # Published outbox rows and inbox rows are deleted this many days after they were
+    # written (``lms_platform.retention``). It must outlast the longest window in which an
+    # event can be delivered again (``topology.redelivery_window_days``: the archive's 90
+    # days), or a replayed event would find no inbox row and be applied twice.
+    event_retention_days: int = 97
 
     # AWS endpoints. None means the real AWS; locally the moto server or LocalStack.
     aws_endpoint_url: str | None = Field(default=None)
@@ -80,6 +85,12 @@ class Settings(BaseModel):
     # larger ones are taken on S3's own SHA-256 check of the upload (a route cannot read
     # gigabytes within its timeout). The local runtime raises it: emulators do not check.
     content_hash_limit_bytes: int = 128 * 1024 * 1024
+
+    # The Analytics service's event snapshots: months kept (older monthly partitions are
+    # dropped, their aggregates kept; 24 covers the longest series a route serves, 104
+    # weeks, so a rebuild can always remake it) and months made ahead of time.
+    analytics_retention_months: int = Field(default=24, ge=1)
+    analytics_partitions_ahead_months: int = Field(default=3, ge=1)
 
     # What operators see (lms_platform.observability).
     log_format: Literal["json", "text"] = "json"

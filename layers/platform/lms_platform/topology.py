@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lms_platform.service import Service
+from lms_platform.service import Job, Service
 
 LOCAL_STAGE = "local"
 EVENT_BUS = "lms"  # the local runtime's bus; a deployed stage's is event_bus(stage)
@@ -22,6 +22,15 @@ PENDING_UPLOAD_TAG = ("lms-upload", "pending")
 PENDING_UPLOAD_EXPIRY_DAYS = 1
 # A delivery that fails this many times goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
+# How long each place keeps an event that may still reach a consumer (days):
+# - a consumer's queue keeps a message 4 days, its dead-letter queue 14 (SQS's maximum;
+#   the age counts from the first enqueue, so the dead-letter queue must outlast the
+#   queue), and a message moved back from it starts another 4 days on the queue;
+# - the bus's archive keeps every event 90 days: ``lms replay --aws`` can send an event
+#   again until then.
+QUEUE_RETENTION_DAYS = 4
+DLQ_RETENTION_DAYS = 14
+ARCHIVE_RETENTION_DAYS = 90
 # Lambda's SQS event source: how many records one invocation gets.
 CONSUMER_BATCH_SIZE = 10
 RELAY_SCHEDULE_MINUTES = 1
@@ -117,3 +126,37 @@ def subscriptions(services: tuple[Service, ...], stage: str = LOCAL_STAGE) -> li
 
 
 RELAY_HANDLER = "lms_platform.relay_handler.handler"
+
+
+def redelivery_window_days() -> int:
+    """The longest an event may still be delivered to a consumer after it was published:
+    from the archive (a replay), or from a dead-letter queue and back through its queue.
+    An inbox must remember an event at least that long, or the repeat would apply again."""
+    return max(ARCHIVE_RETENTION_DAYS, DLQ_RETENTION_DAYS + QUEUE_RETENTION_DAYS)
+
+
+# Published outbox rows and inbox rows older than the retention period are deleted by
+# this job, which every service with an outbox or an inbox gets from the platform.
+RETENTION_JOB = Job(
+    "retention",
+    every_minutes=60,
+    summary="Delete published outbox rows and inbox rows older than the retention period",
+    timeout_seconds=120,
+    handler="lms_platform.retention.handler",
+)
+
+
+def keeps_events(service: Service) -> bool:
+    """Whether the service writes outbox rows (events, tasks) or inbox rows."""
+    return bool(service.publishes or service.tasks or service.has_consumer)
+
+
+def jobs(service: Service) -> tuple[Job, ...]:
+    """Every scheduled job of a service: its own, and those the platform gives it."""
+    platform = (RETENTION_JOB,) if keeps_events(service) else ()
+    return (*service.jobs, *platform)
+
+
+def archive_name(stage: str = LOCAL_STAGE) -> str:
+    """The bus's archive (named like the bus): what ``lms replay --aws`` replays from."""
+    return event_bus(stage)

@@ -5,3 +5,8 @@ SQL and the functions that apply the events, and every service that needs those 
 applies them to its own schema, under inbox handler names of its own, with hooks for what
 it does on top.
 """
+
+# The tables of each read model: what a service declares as its ``Service.read_model``
+# (parents first).
+COURSE_TABLES = ("courses", "course_lessons", "course_instructors")
+ENROLLMENT_TABLES = ("enrollments",)

@@ -4,12 +4,14 @@ Each fact is kept with the course version that set it, and an event older than t
 fact changes nothing, so the read model ends the same whatever order the events arrive
 in and however often (the inbox already drops exact repeats):
 
-- the course's status, title and slug: from course-level events, newest version wins;
+- the course's status, title, slug and whether enrolling needs a subscription: from
+  course-level events, newest version wins;
 - its lessons: every outline event carries the whole ordered list, newest version wins,
   and the rows are replaced by it;
 - its instructors: one row per user, active or not, newest version wins.
 
-A service adds the tables in a migration (``create_tables``), subscribes with
+A service adds the tables in a migration (``create_tables``, then
+``add_requires_subscription``), subscribes with
 ``subscriptions(names, ...)`` under inbox handler names of its own, and passes hooks for
 what it does on top when a newer fact is kept: Enrollment recomputes progress when the
 lessons change, Content retires the items of removed lessons and archived courses. A
@@ -90,13 +92,30 @@ def create_tables() -> None:
     )
 
 
+def add_requires_subscription() -> None:
+    """For a service's migration, after ``create_tables``: ``courses.requires_subscription``.
+
+    Every service that keeps the model has the column, whether or not it reads it yet: the
+    facts are applied by one statement, the same for all (``APPLY_HEADER``)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    # A constant default: added without rewriting the table. A course kept before the
+    # column existed did not require a subscription (its events had no such field).
+    op.add_column(
+        "courses",
+        sa.Column("requires_subscription", sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+
+
 # --- SQL ----------------------------------------------------------------------------------
 
 APPLY_HEADER = """
-INSERT INTO courses (id, status, title, slug, version)
-VALUES (:id, :status, :title, :slug, :version)
+INSERT INTO courses (id, status, title, slug, requires_subscription, version)
+VALUES (:id, :status, :title, :slug, :requires_subscription, :version)
 ON CONFLICT (id) DO UPDATE SET
   status = excluded.status, title = excluded.title, slug = excluded.slug,
+  requires_subscription = excluded.requires_subscription,
   version = excluded.version, updated_at = now()
 WHERE courses.version < excluded.version
 RETURNING id
@@ -167,6 +186,7 @@ class HeaderApplied:
     status: str
     title: str
     slug: str
+    requires_subscription: bool
 
 
 @dataclass(frozen=True)
@@ -197,11 +217,19 @@ def apply_header(uow: UnitOfWork, envelope: Envelope[Any]) -> HeaderApplied | No
         status=data.status,
         title=data.title,
         slug=data.slug,
+        requires_subscription=data.requires_subscription,
         version=data.version,
     )
     if kept is None:
         return None  # a newer course-level fact is already kept
-    return HeaderApplied(data.course_id, data.version, data.status, data.title, data.slug)
+    return HeaderApplied(
+        data.course_id,
+        data.version,
+        data.status,
+        data.title,
+        data.slug,
+        data.requires_subscription,
+    )
 
 
 def apply_outline(uow: UnitOfWork, envelope: Envelope[Any]) -> OutlineApplied | None:
