@@ -21,7 +21,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)-$(shell echo '$(PYTHON_ID)' | cksum | cut -d' ' -f1)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test test-fast lint format synth bench bench-recompute bench-analytics schemas clean
+.PHONY: install run test test-fast chaos test-localstack load lint format synth bench bench-recompute bench-analytics schemas clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON_ID)" || { echo "make: $(strip $(NO_PYTHON))." >&2; \
@@ -44,6 +44,16 @@ test: $(STAMP)  ## every test: unit, integration, handlers, end to end, template
 
 test-fast: $(STAMP)  ## the tests without the local runtime and the CDK synth
 	$(PY) -m pytest -m "not e2e and not infra"
+
+chaos: $(STAMP)  ## faults injected at full size (10,000 events ...), expected vs seen per fault
+	LMS_CHAOS_SIZE=full $(PY) -m pytest -m chaos -p no:cacheprovider -q tests/chaos
+
+test-localstack: $(STAMP)  ## the end-to-end suite against LocalStack core (its own Python 3.12+ virtualenv)
+	$(PY) -m tests.e2e.localstack
+
+load: $(STAMP)  ## mixed traffic (locust) against lms run, stepping users up to the knee
+	@$(PY) -c 'import locust' 2>/dev/null || $(PY) -m pip install --quiet --disable-pip-version-check -e '.[load]'
+	$(PY) -m bench.load
 
 lint: $(STAMP)  ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

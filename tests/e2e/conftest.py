@@ -45,6 +45,9 @@ def _runtime_in(folder: Path) -> Iterator[Runtime]:
     )
     if GIVEN_DATABASE_URL:
         env["LMS_DATABASE_URL"] = fresh_database(GIVEN_DATABASE_URL, "lms_e2e")
+    aws = os.environ.get("LMS_E2E_AWS_ENDPOINT_URL")  # make test-localstack
+    if aws:
+        env.update(AWS_ENDPOINT_URL=aws, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
     stdout, stderr = folder / "stdout.txt", folder / "stderr.txt"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
@@ -54,7 +57,7 @@ def _runtime_in(folder: Path) -> Iterator[Runtime]:
     rt = Runtime(
         process,
         f"http://127.0.0.1:{port}",
-        f"http://127.0.0.1:{moto_port}",
+        aws or f"http://127.0.0.1:{moto_port}",
         env,
         folder / ".lms",
         stdout,

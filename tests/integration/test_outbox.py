@@ -263,13 +263,13 @@ def test_a_relay_skips_rows_another_relay_holds_instead_of_waiting(
     b_finished = threading.Event()
     sent_by: dict[str, list[str]] = {"a": [], "b": []}
 
-    def put_events(entries: Entries) -> list[uuid.UUID]:
+    def put_events(entries: Entries, **options: Any) -> list[uuid.UUID]:
         name = threading.current_thread().name
         sent_by[name].extend(str(e[0]) for e in entries)
         if name == "a" and not a_holds_rows.is_set():
             a_holds_rows.set()
             b_finished.wait(timeout=10)
-        return real_put_events(entries)
+        return real_put_events(entries, **options)
 
     monkeypatch.setattr(outbox, "put_events", put_events)
     results: dict[str, int] = {}

@@ -121,3 +121,51 @@ def test_a_bus_that_does_not_exist_fails_the_call(bus: str, env: pytest.MonkeyPa
     # When / Then the error reaches the caller (the outbox keeps the rows for the relay)
     with pytest.raises(Exception, match="does not exist"):
         put_events(_entries(1))
+
+
+def test_a_call_that_fails_as_a_whole_keeps_the_ids_accepted_before_it(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bus whose second call never answers (the client gives up on it)
+    real = eventbridge.client()
+    send, calls = real.put_events, []
+
+    def second_fails(entries: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+        calls.append(entries)
+        if len(calls) == 2:
+            raise eventbridge.PutEventsError("PutEvents did not answer")
+        return send(entries, **options)
+
+    monkeypatch.setattr(real, "put_events", second_fails)
+    entries = _entries(25)
+    # When 25 entries are put (three calls of at most ten)
+    accepted = put_events(entries)
+    # Then the first call's ten are reported published (the caller marks them and never
+    # sends them again), and sending stopped at the failed call
+    assert accepted == [event_id for event_id, *_ in entries[:10]]
+    assert len(calls) == 2
+
+
+def test_a_first_call_that_fails_as_a_whole_raises(
+    bus: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a bus that does not answer at all
+    real = eventbridge.client()
+
+    def never(entries: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+        raise eventbridge.PutEventsError("PutEvents did not answer")
+
+    monkeypatch.setattr(real, "put_events", never)
+    # When / Then the caller learns that nothing went out
+    with pytest.raises(eventbridge.PutEventsError):
+        put_events(_entries(3))
+
+
+def test_a_relay_sweep_publishes_within_less_than_the_idle_transaction_timeout() -> None:
+    # Given the time the server lets a transaction sit idle (the relay's holds its rows
+    # locked while it publishes), When / Then the relay's publishing budget is well under it
+    from lms_platform.migrations import ROLE_LIMITS
+    from lms_platform.outbox import RELAY_PUBLISH_BUDGET_SECONDS
+
+    idle = float(ROLE_LIMITS["idle_in_transaction_session_timeout"].removesuffix("s"))
+    assert idle / 2 >= RELAY_PUBLISH_BUDGET_SECONDS

@@ -30,6 +30,11 @@ PUT_EVENTS_MAX_ENTRIES = 10  # an EventBridge limit per PutEvents call
 # How long a request may spend publishing after its commit (tries and pauses included):
 # well inside a route's 10 s timeout; what is not sent by then waits for the relay.
 PUBLISH_BUDGET_SECONDS = 2.0
+# How long one relay sweep may publish while its transaction holds the rows it sends:
+# well under the roles' idle_in_transaction_session_timeout (10 s), past which the server
+# ends the session, the marks of events already on the bus roll back and the next sweep
+# sends them all again (a slow or throttled bus would then never be caught up with).
+RELAY_PUBLISH_BUDGET_SECONDS = 5.0
 
 _INSERT = """
 INSERT INTO outbox (id, source, event_type, detail, occurred_at)
@@ -143,8 +148,10 @@ def put_events(
     """Send ``(event_id, source, detail_type, detail_json)`` entries; the ids accepted.
 
     PutEvents answers entry by entry: a call can succeed while some entries fail, so each
-    entry's result is read and only the accepted ones count as published. ``budget``
-    bounds the time spent (seconds, all calls together).
+    entry's result is read and only the accepted ones count as published. A call that
+    fails as a whole ends the sending: the ids accepted before it are returned (so that
+    they are marked and never sent again), or, if none was, the error is raised.
+    ``budget`` bounds the time spent (seconds, all calls together).
     """
     import time
 
@@ -156,13 +163,23 @@ def put_events(
     for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
         batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
         left = None if deadline is None else deadline - time.monotonic()
-        response = eventbridge.client().put_events(
-            [
-                {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
-                for _, source, kind, detail in batch
-            ],
-            budget=left,
-        )
+        try:
+            response = eventbridge.client().put_events(
+                [
+                    {"EventBusName": bus, "Source": source, "DetailType": kind, "Detail": detail}
+                    for _, source, kind, detail in batch
+                ],
+                budget=left,
+            )
+        except eventbridge.PutEventsError:
+            # The calls before this one were answered: their events are on the bus and are
+            # marked as sent by the caller; this call's and the rest wait for the relay.
+            # Raising here would leave them unmarked, and the relay would send them again.
+            if not accepted:
+                raise
+            logger.warning("PutEvents failed; the events accepted so far are kept")
+            observability.count("PutEventsCallsFailed")
+            break
         for (event_id, _, kind, _), result in zip(batch, response["Entries"], strict=True):
             if result.get("EventId") and not result.get("ErrorCode"):
                 accepted.append(event_id)
@@ -191,7 +208,8 @@ def relay(db: Database, *, grace_seconds: int | None = None, batch: int = 100) -
                 uow.commit()
                 return 0, 0
             sent = put_events(
-                [(r["id"], r["source"], r["event_type"], _as_text(r["detail"])) for r in rows]
+                [(r["id"], r["source"], r["event_type"], _as_text(r["detail"])) for r in rows],
+                budget=RELAY_PUBLISH_BUDGET_SECONDS,
             )
             if sent:
                 uow.execute(_MARK_PUBLISHED, ids=_uuid_array(sent))
