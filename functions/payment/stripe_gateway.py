@@ -3,13 +3,13 @@ locally, the gateway simulator of ``lms run`` (``stripe_api_base``).
 
 Imported only by what talks to the gateway (paying, the webhook, reconciliation).
 
-Cold start (``make bench``): importing ``stripe`` costs ~75-120 ms, of which ~45-75 ms is
-``requests`` -- imported by ``stripe`` at import time only to choose its default HTTP
-client -- and ~25-35 ms ``asyncio``, which ``stripe._http_client`` imports unconditionally.
-The adapter brings its own HTTP client (``http.client``, already loaded by the platform's
-EventBridge client), with timeouts and a kept connection, so it hides ``requests`` while
-``stripe`` is imported (when no one in the process has imported it yet); ``asyncio``
-stays.
+Cold start (``make bench``): importing ``stripe`` costs ~75-135 ms, most of it the HTTP
+libraries it imports only to choose its default clients (``requests``, ~45-75 ms; ``httpx``
+where installed, ~45 ms) -- and ~25-35 ms ``asyncio``, which ``stripe._http_client`` imports
+unconditionally. The adapter brings its own HTTP client (``http.client``, already loaded by
+the platform's EventBridge client), with timeouts and a kept connection, so it hides those
+libraries while ``stripe`` is imported (when no one in the process has imported them yet);
+``asyncio`` stays.
 
 Timeouts: a route function has 10 s; a payment makes at most two gateway calls, each
 bounded here so that both fit. The library's own retries are off: a call that got no
@@ -47,20 +47,31 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 AUTOMATIC_PAYMENT_METHODS: Any = {"enabled": True, "allow_redirects": "never"}
 
 
+# The HTTP libraries ``stripe`` probes at import time to choose its default clients (sync:
+# requests, pycurl; async: httpx, aiohttp). The adapter passes its own client, so none is
+# ever used: one installed beside it (httpx pulls in its command line, click and rich) would
+# only cost its import on every cold start.
+PROBED_CLIENTS = ("requests", "pycurl", "httpx", "aiohttp")
+
+
 @lru_cache(maxsize=1)
 def _stripe() -> ModuleType:
-    """``stripe``, imported without ``requests`` unless this process already has it."""
-    if "stripe" in sys.modules or "requests" in sys.modules:
+    """``stripe``, imported without the HTTP libraries it probes for, unless this process
+    already has them (then they cost nothing)."""
+    if "stripe" in sys.modules:
         import stripe
 
         return stripe
-    # None in sys.modules makes ``import requests`` fail, so stripe settles for urllib as
-    # its default client (never used: the adapter passes its own). Restored at once.
-    sys.modules["requests"] = None  # type: ignore[assignment]
+    # None in sys.modules makes ``import x`` fail, so stripe settles for urllib as its
+    # default client (never used: the adapter passes its own). Restored at once.
+    hidden = [name for name in PROBED_CLIENTS if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
     try:
         import stripe
     finally:
-        del sys.modules["requests"]
+        for name in hidden:
+            del sys.modules[name]
     return stripe
 
 
