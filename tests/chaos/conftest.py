@@ -360,3 +360,23 @@ def applied(
         )[0][0]
         out[feed.subscription.service.name] = (expected, int(found))
     return out
+
+
+@pytest.fixture(autouse=True)
+def connections_given_back(admin_url: str) -> Iterator[None]:
+    """After each fault, the database connections its threads and processes kept are
+    ended (as a function's execution environment ends), so that no test after it finds
+    the server's connection slots taken; this process's kept connections are dropped."""
+    yield
+    from lms_platform.db import open_connection, params_from_url, reset_databases
+
+    connection = open_connection(params_from_url(admin_url))
+    try:
+        connection.run(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+            " AND usename <> current_user"
+        )
+    finally:
+        connection.close()
+    reset_databases()
