@@ -58,7 +58,9 @@ def _deep(admin_sql: Any, where: str, offset: int, **params: Any) -> dict[str, s
 
 
 def _assert_index_order(plan: str, index: str) -> None:
-    assert "Seq Scan" not in plan, plan
+    # The course read model joined to a page may be scanned: it is small (empty here, as
+    # the cleaned schema's statistics say), the enrollments never.
+    assert "Seq Scan on enrollments" not in plan, plan
     assert f"Index Scan Backward using {index} on enrollments" in plan, plan
     sorts = [line for line in plan.splitlines() if "Sort" in line and "->" in line]
     assert not sorts, plan  # the index gives the order
