@@ -358,6 +358,18 @@ def stop_embedded(data_dir: Path) -> bool:
     return True
 
 
+def restart_embedded(server: Any, down_for: float) -> None:
+    """Stop the embedded server as an operator's restart does (a fast shutdown: sessions
+    are ended, transactions rolled back), keep it down for ``down_for`` seconds, and start
+    it again on the same socket; ``server`` (its handle) then knows the new postmaster."""
+    process = server.get_postmaster_info().process
+    process.send_signal(signal.SIGINT)
+    process.wait(30)
+    time.sleep(down_for)
+    with server._lock:
+        server.ensure_postgres_running()
+
+
 # --- databases -------------------------------------------------------------------------------
 
 

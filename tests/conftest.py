@@ -20,14 +20,15 @@ from tests.support import free_port, server_folder
 
 
 @pytest.fixture(scope="session")
-def admin_url() -> Iterator[str]:
-    """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
+def database_server() -> Iterator[tuple[str, Any]]:
+    """An admin URL of a fresh database, and the embedded server's handle (None when
+    LMS_DATABASE_URL names a server: one these tests may not stop)."""
     given = os.environ.get("LMS_DATABASE_URL")
     if given:
         from lms_local.postgres import drop_database, fresh_database
 
         url = fresh_database(given, "lms_test")
-        yield url
+        yield url, None
         reset_databases()
         drop_database(url)
         return
@@ -35,9 +36,15 @@ def admin_url() -> Iterator[str]:
 
     with server_folder("test-pg") as folder:
         url, server = start_embedded(folder / "data", cleanup_mode="delete")
-        yield url
+        yield url, server
         reset_databases()
         server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def admin_url(database_server: tuple[str, Any]) -> str:
+    """An admin URL of a fresh database: embedded PostgreSQL unless LMS_DATABASE_URL is set."""
+    return database_server[0]
 
 
 @pytest.fixture(scope="session")

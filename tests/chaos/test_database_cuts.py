@@ -1,55 +1,37 @@
 """The database connection cut in the middle of requests (``pg_terminate_backend`` on the
-service's sessions, again and again, while requests run on many threads): each request
-either succeeds or answers a clean 503 problem with Retry-After; nothing is half-written;
-and the next request on the same execution environment reconnects and succeeds."""
+service's sessions, again and again, while requests run on many threads), and the database
+restarted under load: each request either succeeds or answers a clean 503 problem with
+Retry-After; nothing is half-written; and the next request on the same execution
+environment reconnects and succeeds."""
 
 from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from lms_platform.db import database, open_connection, params_from_url
-from tests.chaos import report
-from tests.chaos.conftest import Bus
-from tests.support import Reply, call, scalar
+from lms_platform.db import open_connection, params_from_url
+from tests.chaos import registrations, report
 
-pytestmark = [pytest.mark.integration, pytest.mark.chaos]
+pytestmark = [pytest.mark.integration, pytest.mark.chaos, pytest.mark.usefixtures("platform_env")]
 
-FAULT = "pg_terminate_backend in the middle of requests"
+CUTS = "pg_terminate_backend in the middle of requests"
+RESTARTS = "the database restarted under load"
 REQUESTS = report.size(600, 120)
-THREADS = 8
-
-
-def register() -> Reply:
-    # Each from an address of its own: sign-ups are limited per address (429), and the
-    # limit is not what this test is about.
-    address = ".".join(str(b) for b in uuid.uuid4().bytes[:3])
-    return call(
-        "POST",
-        "/auth/register",
-        body={
-            "email": f"cut-{uuid.uuid4().hex[:10]}@example.com",
-            "password": "correct horse battery",
-            "displayName": "Cut",
-        },
-        source_ip=f"10.{address}",
-    )
+RESTART_COUNT = report.size(5, 1)
+UP_SECONDS = 2.0  # the load runs this long before each restart, and after each
+DOWN_SECONDS = 1.0
 
 
 def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing_half_written(
-    bus: Bus, story: list[dict[str, Any]], admin_sql_module: Any, admin_url: str
+    admin_url: str,
 ) -> None:
-    sql = admin_sql_module
-    users_before = int(scalar(sql, "SELECT count(*) FROM lms_user.users"))
-    stop, cuts = threading.Event(), [0]
+    users_before = registrations.user_count(admin_url)
+    cuts = [0]
 
-    def cutter() -> None:
+    def cutting(stop: threading.Event) -> None:
         killer = open_connection(params_from_url(admin_url))
         try:
             while not stop.is_set():
@@ -62,67 +44,63 @@ def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing
         finally:
             killer.close()
 
-    # Given sessions of the User service cut while they work
-    thread = threading.Thread(target=cutter)
-    thread.start()
-    # When registrations run on several threads (each an execution environment)
-    with ThreadPoolExecutor(THREADS) as pool:
-        try:
-            replies = list(pool.map(lambda _: register(), range(REQUESTS)))
-        finally:
-            stop.set()
-            thread.join()
-        # Then each is a success or a clean 503; the next request on each thread (its kept
-        # connection cut or not) succeeds
-        after = list(pool.map(lambda _: register(), range(THREADS)))
-        # (each thread lets go of its connection: the pool ends with the test)
-        barrier = threading.Barrier(THREADS)
-        list(
-            pool.map(
-                lambda _: (barrier.wait(), database("lms_user").discard_connection()),
-                range(THREADS),
-            )
-        )
-    statuses = Counter(r.status for r in replies)
-    clean = [
-        r
-        for r in replies
-        if r.status == 503
-        and r.content_type == "application/problem+json"
-        and int(r.headers.get("Retry-After", "0")) >= 1
-    ]
-    made = int(scalar(sql, "SELECT count(*) FROM lms_user.users")) - users_before
-    halves = int(
-        scalar(
-            sql,
-            "SELECT count(*) FROM lms_user.users u WHERE NOT EXISTS (SELECT 1"
-            " FROM lms_user.profiles p WHERE p.user_id = u.id) OR NOT EXISTS (SELECT 1"
-            " FROM lms_user.outbox o WHERE o.event_type = 'UserRegistered' AND"
-            " o.detail->>'aggregateId' = u.id::text)",
-        )
+    # Given sessions of the User service cut while they work, when sign-ups run on several
+    # threads (each an execution environment)
+    replies, after = registrations.during(cutting, requests=REQUESTS)
+
+    # Then each is a success or a clean 503, nothing is half-written, and the next request
+    # on each thread (its kept connection cut or not) succeeds
+    report.record(CUTS, "sessions terminated", "> 0", cuts[0], holds=cuts[0] > 0)
+    registrations.check(
+        CUTS,
+        replies,
+        after,
+        made=registrations.user_count(admin_url) - users_before,
+        halves=registrations.half_written(admin_url),
     )
-    report.record(FAULT, "sessions terminated", "> 0", cuts[0], holds=cuts[0] > 0)
-    report.record(FAULT, "requests answered 201 or 503", REQUESTS, statuses[201] + statuses[503])
+
+
+def test_a_database_restarted_under_load_gives_success_or_a_clean_503_and_then_reconnects(
+    database_server: tuple[str, Any],
+) -> None:
+    admin_url, server = database_server
+    if server is None:
+        pytest.skip("LMS_DATABASE_URL names a server these tests may not restart")
+    from lms_local.postgres import restart_embedded
+
+    users_before = registrations.user_count(admin_url)
+    postmasters, signed_up_while_up = [server.get_pid()], []
+
+    def restarting(stop: threading.Event) -> None:
+        for _ in range(RESTART_COUNT):
+            time.sleep(UP_SECONDS)
+            restart_embedded(server, DOWN_SECONDS)
+            postmasters.append(server.get_pid())
+            back = registrations.user_count(admin_url)
+            time.sleep(UP_SECONDS)
+            signed_up_while_up.append(registrations.user_count(admin_url) - back)
+
+    # Given sign-ups on several threads, when the database stops (a fast shutdown: its
+    # sessions ended mid-transaction), stays down a moment and starts again, more than once
+    replies, after = registrations.during(restarting)
+
+    # Then each is a success or a clean 503, nothing is half-written, and every
+    # environment's next request reconnects and succeeds
     report.record(
-        FAULT, "answers (201 / 503)", "any split", f"{statuses[201]} / {statuses[503]}", holds=True
+        RESTARTS, "restarts (a new postmaster each)", RESTART_COUNT, len(set(postmasters)) - 1
     )
-    report.record(FAULT, "503s that are problems with Retry-After", statuses[503], len(clean))
-    # (a commit whose answer was cut is a 503 with the user wholly written: at least)
     report.record(
-        FAULT,
-        "users written (201s + requests after the cuts, at least)",
-        statuses[201] + THREADS,
-        made,
-        holds=made >= statuses[201] + THREADS,
+        RESTARTS,
+        "restarts after which the load signed users up again",
+        RESTART_COUNT,
+        sum(n > 0 for n in signed_up_while_up),
     )
-    report.record(FAULT, "users without their profile or their UserRegistered", 0, halves)
-    report.record(
-        FAULT,
-        "next request on each environment after the cuts",
-        f"{THREADS}x201",
-        f"{sum(r.status == 201 for r in after)}x201",
+    registrations.check(
+        RESTARTS,
+        replies,
+        after,
+        made=registrations.user_count(admin_url) - users_before,
+        halves=registrations.half_written(admin_url),
     )
-    assert set(statuses) <= {201, 503}, statuses
-    assert len(clean) == statuses[503] and halves == 0
-    assert all(r.status == 201 for r in after)
-    assert made >= statuses[201] + THREADS
+    assert len(set(postmasters)) == RESTART_COUNT + 1
+    assert all(n > 0 for n in signed_up_while_up), signed_up_while_up

@@ -36,8 +36,16 @@ def test_flaky_put_events_publish_everything_and_no_success_twice(
     # whose held calls outlast the client's timeout
     made = fill(sql, story, EVENTS)
     monkeypatch.setattr(eventbridge, "_TIMEOUT_SECONDS", 3.0)
-    with FlakyBus(str(settings.aws_endpoint_url), hold_seconds=3.5, client_timeout=3.0) as flaky:
+    with FlakyBus(str(settings.aws_endpoint_url), hold_seconds=3.5) as flaky:
         client = eventbridge.EventBridgeClient(flaky.url, settings.aws_region)
+        calling = client.put_events
+
+        def telling(entries: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+            response = calling(entries, **options)
+            flaky.told(entries, response)
+            return response
+
+        monkeypatch.setattr(client, "put_events", telling)
         monkeypatch.setitem(
             eventbridge._clients, (str(settings.aws_endpoint_url), settings.aws_region), client
         )
