@@ -9,7 +9,8 @@ where installed, ~45 ms) -- and ~25-35 ms ``asyncio``, which ``stripe._http_clie
 unconditionally. The adapter brings its own HTTP client (``http.client``, already loaded by
 the platform's EventBridge client), with timeouts and a kept connection, so it hides those
 libraries while ``stripe`` is imported (when no one in the process has imported them yet);
-``asyncio`` stays.
+``asyncio`` stays. The CA store is loaded once per execution environment for every HTTPS
+client of the platform (``lms_platform.tls``), not once more for the gateway.
 
 Timeouts: a route function has 10 s; a payment makes at most two gateway calls, each
 bounded here so that both fit. The library's own retries are off: a call that got no
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import ssl
 import sys
 import threading
 import urllib.parse
@@ -37,6 +37,7 @@ from functions.payment.gateway import (
     InvalidSignature,
 )
 from lms_platform.settings import get_settings
+from lms_platform.tls import client_context
 
 TIMEOUT_SECONDS = 4.0
 # Stripe's own recommendation and the issue's rule: a signed webhook older than this is
@@ -97,7 +98,6 @@ def _http_client(timeout: float) -> Any:
     opened again once when a kept one turns out closed (every write carries an idempotency
     key, so sending it again is safe)."""
     stripe = _stripe()
-    context = ssl.create_default_context()
 
     class KeptConnectionClient(stripe.HTTPClient):  # type: ignore[name-defined,misc]
         name = "http.client"
@@ -143,7 +143,9 @@ def _http_client(timeout: float) -> Any:
             if found is not None:
                 return found, True
             if scheme == "https":
-                made: Any = http.client.HTTPSConnection(netloc, timeout=timeout, context=context)
+                made: Any = http.client.HTTPSConnection(
+                    netloc, timeout=timeout, context=client_context()
+                )
             else:
                 made = http.client.HTTPConnection(netloc, timeout=timeout)
             connections[(scheme, netloc)] = made
