@@ -3,14 +3,18 @@ locally, the gateway simulator of ``lms run`` (``stripe_api_base``).
 
 Imported only by what talks to the gateway (paying, the webhook, reconciliation).
 
-Cold start (``make bench``): importing ``stripe`` costs ~75-135 ms, most of it the HTTP
-libraries it imports only to choose its default clients (``requests``, ~45-75 ms; ``httpx``
-where installed, ~45 ms) -- and ~25-35 ms ``asyncio``, which ``stripe._http_client`` imports
-unconditionally. The adapter brings its own HTTP client (``http.client``, already loaded by
-the platform's EventBridge client), with timeouts and a kept connection, so it hides those
-libraries while ``stripe`` is imported (when no one in the process has imported them yet);
-``asyncio`` stays. The CA store is loaded once per execution environment for every HTTPS
-client of the platform (``lms_platform.tls``), not once more for the gateway.
+Cold start (``make bench``) -- what the library would cost, and what the adapter does
+instead:
+
+- the HTTP libraries ``stripe`` imports only to choose its default clients (``requests``,
+  ~45-75 ms; ``httpx`` where installed, ~45 ms): the adapter brings its own client on
+  ``http.client`` (already loaded by the platform), with timeouts and a kept connection, and
+  hides those libraries while ``stripe`` is imported (when no one in the process has
+  imported them yet);
+- ``asyncio`` (~20-50 ms), which ``stripe._http_client`` imports unconditionally for one
+  call of its aiohttp client: deferred until something uses it (nothing here does);
+- the CA store, loaded once per execution environment for every HTTPS client of the
+  platform (``lms_platform.tls``), not once more for the gateway.
 
 Timeouts: a route function has 10 s; a payment makes at most two gateway calls, each
 bounded here so that both fit. The library's own retries are off: a call that got no
@@ -21,6 +25,7 @@ the reconciliation job), which is what makes a retry safe.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
 import sys
 import threading
@@ -55,10 +60,24 @@ AUTOMATIC_PAYMENT_METHODS: Any = {"enabled": True, "allow_redirects": "never"}
 PROBED_CLIENTS = ("requests", "pycurl", "httpx", "aiohttp")
 
 
+# The standard library modules ``stripe`` imports for clients the adapter never uses.
+DEFERRED_MODULES = ("asyncio",)
+
+
+class _Deferred(ModuleType):
+    """Stands for a module until an attribute of it is first read, then imports the real
+    one (which takes its own place in ``sys.modules``) and answers from it."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
 @lru_cache(maxsize=1)
 def _stripe() -> ModuleType:
-    """``stripe``, imported without the HTTP libraries it probes for, unless this process
-    already has them (then they cost nothing)."""
+    """``stripe``, imported without the HTTP libraries it probes for and without
+    ``asyncio``, unless this process already has them (then they cost nothing)."""
     if "stripe" in sys.modules:
         import stripe
 
@@ -66,13 +85,18 @@ def _stripe() -> ModuleType:
     # None in sys.modules makes ``import x`` fail, so stripe settles for urllib as its
     # default client (never used: the adapter passes its own). Restored at once.
     hidden = [name for name in PROBED_CLIENTS if name not in sys.modules]
+    deferred = {name: _Deferred(name) for name in DEFERRED_MODULES if name not in sys.modules}
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]
+    sys.modules.update(deferred)
     try:
         import stripe
     finally:
         for name in hidden:
             del sys.modules[name]
+        for name, stand_in in deferred.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
     return stripe
 
 
