@@ -3,13 +3,23 @@ locally, the gateway simulator of ``lms run`` (``stripe_api_base``).
 
 Imported only by what talks to the gateway (paying, the webhook, reconciliation).
 
-Cold start (``make bench``): importing ``stripe`` costs ~75-135 ms, most of it the HTTP
-libraries it imports only to choose its default clients (``requests``, ~45-75 ms; ``httpx``
-where installed, ~45 ms) -- and ~25-35 ms ``asyncio``, which ``stripe._http_client`` imports
-unconditionally. The adapter brings its own HTTP client (``http.client``, already loaded by
-the platform's EventBridge client), with timeouts and a kept connection, so it hides those
-libraries while ``stripe`` is imported (when no one in the process has imported them yet);
-``asyncio`` stays.
+Cold start (``make bench``) -- what the library would cost, and what the adapter does
+instead:
+
+- the HTTP libraries ``stripe`` imports only to choose its default clients (``requests``,
+  ~45-75 ms; ``httpx`` where installed, ~45 ms): the adapter brings its own client on
+  ``http.client`` (already loaded by the platform), with timeouts and a kept connection, and
+  hides those libraries while ``stripe`` is imported (when no one in the process has
+  imported them yet);
+- ``asyncio`` (~20-50 ms), which ``stripe._http_client`` imports unconditionally for one
+  call of its aiohttp client: deferred until something uses it (nothing here does);
+- the typed resource of each answer (``stripe._payment_intent``, ~20 ms to import, its
+  annotations evaluated class by class) only for the adapter to turn it back into a dict:
+  the requests go through ``StripeClient.raw_request`` (the library's documented way to
+  send a request without its method definitions), same URL, parameters, headers, keys and
+  errors, and the answer's JSON is read as it came;
+- the CA store, loaded once per execution environment for every HTTPS client of the
+  platform (``lms_platform.tls``), not once more for the gateway.
 
 Timeouts: a route function has 10 s; a payment makes at most two gateway calls, each
 bounded here so that both fit. The library's own retries are off: a call that got no
@@ -20,11 +30,12 @@ the reconciliation job), which is what makes a retry safe.
 from __future__ import annotations
 
 import http.client
+import importlib
 import json
-import ssl
 import sys
 import threading
 import urllib.parse
+from collections.abc import Callable
 from functools import lru_cache
 from types import ModuleType
 from typing import Any
@@ -37,6 +48,7 @@ from functions.payment.gateway import (
     InvalidSignature,
 )
 from lms_platform.settings import get_settings
+from lms_platform.tls import client_context
 
 TIMEOUT_SECONDS = 4.0
 # Stripe's own recommendation and the issue's rule: a signed webhook older than this is
@@ -54,10 +66,24 @@ AUTOMATIC_PAYMENT_METHODS: Any = {"enabled": True, "allow_redirects": "never"}
 PROBED_CLIENTS = ("requests", "pycurl", "httpx", "aiohttp")
 
 
+# The standard library modules ``stripe`` imports for clients the adapter never uses.
+DEFERRED_MODULES = ("asyncio",)
+
+
+class _Deferred(ModuleType):
+    """Stands for a module until an attribute of it is first read, then imports the real
+    one (which takes its own place in ``sys.modules``) and answers from it."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attribute)
+
+
 @lru_cache(maxsize=1)
 def _stripe() -> ModuleType:
-    """``stripe``, imported without the HTTP libraries it probes for, unless this process
-    already has them (then they cost nothing)."""
+    """``stripe``, imported without the HTTP libraries it probes for and without
+    ``asyncio``, unless this process already has them (then they cost nothing)."""
     if "stripe" in sys.modules:
         import stripe
 
@@ -65,13 +91,18 @@ def _stripe() -> ModuleType:
     # None in sys.modules makes ``import x`` fail, so stripe settles for urllib as its
     # default client (never used: the adapter passes its own). Restored at once.
     hidden = [name for name in PROBED_CLIENTS if name not in sys.modules]
+    deferred = {name: _Deferred(name) for name in DEFERRED_MODULES if name not in sys.modules}
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]
+    sys.modules.update(deferred)
     try:
         import stripe
     finally:
         for name in hidden:
             del sys.modules[name]
+        for name, stand_in in deferred.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
     return stripe
 
 
@@ -97,7 +128,6 @@ def _http_client(timeout: float) -> Any:
     opened again once when a kept one turns out closed (every write carries an idempotency
     key, so sending it again is safe)."""
     stripe = _stripe()
-    context = ssl.create_default_context()
 
     class KeptConnectionClient(stripe.HTTPClient):  # type: ignore[name-defined,misc]
         name = "http.client"
@@ -143,7 +173,9 @@ def _http_client(timeout: float) -> Any:
             if found is not None:
                 return found, True
             if scheme == "https":
-                made: Any = http.client.HTTPSConnection(netloc, timeout=timeout, context=context)
+                made: Any = http.client.HTTPSConnection(
+                    netloc, timeout=timeout, context=client_context()
+                )
             else:
                 made = http.client.HTTPConnection(netloc, timeout=timeout)
             connections[(scheme, netloc)] = made
@@ -166,40 +198,42 @@ class StripeGateway:
             max_network_retries=0,
             http_client=_http_client(TIMEOUT_SECONDS),
         )
-        self._intents = self._client.v1.payment_intents
+
+    def _intents(self, method: str, path: str = "", **params: Any) -> Intent:
+        """One PaymentIntents request, as ``client.v1.payment_intents`` sends it (the id
+        escaped as the library escapes it); ``idempotency_key`` travels as the header."""
+        return _call(
+            lambda: self._client.raw_request(method, "/v1/payment_intents" + path, **params)
+        )
 
     def create_intent(
         self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
     ) -> Intent:
-        return _call(
-            lambda: self._intents.create(
-                params={
-                    "amount": amount,
-                    "currency": currency.lower(),
-                    "metadata": metadata,
-                    "automatic_payment_methods": AUTOMATIC_PAYMENT_METHODS,
-                },
-                options={"idempotency_key": idempotency_key},
-            )
+        return self._intents(
+            "post",
+            amount=amount,
+            currency=currency.lower(),
+            metadata=metadata,
+            automatic_payment_methods=AUTOMATIC_PAYMENT_METHODS,
+            idempotency_key=idempotency_key,
         )
 
     def confirm_intent(
         self, intent_id: str, *, payment_method: str, idempotency_key: str
     ) -> Intent:
-        return _call(
-            lambda: self._intents.confirm(
-                intent_id,
-                params={"payment_method": payment_method},
-                options={"idempotency_key": idempotency_key},
-            )
+        return self._intents(
+            "post",
+            f"/{_quoted(intent_id)}/confirm",
+            payment_method=payment_method,
+            idempotency_key=idempotency_key,
         )
 
     def retrieve_intent(self, intent_id: str) -> Intent:
-        return _call(lambda: self._intents.retrieve(intent_id))
+        return self._intents("get", f"/{_quoted(intent_id)}")
 
     def cancel_intent(self, intent_id: str, *, idempotency_key: str) -> Intent:
-        return _call(
-            lambda: self._intents.cancel(intent_id, options={"idempotency_key": idempotency_key})
+        return self._intents(
+            "post", f"/{_quoted(intent_id)}/cancel", idempotency_key=idempotency_key
         )
 
     def verify_event(self, payload: str, signature: str | None) -> GatewayEvent:
@@ -223,7 +257,11 @@ class StripeGateway:
             raise InvalidSignature("a signed payload that is not an event") from None
 
 
-def _call(request: Any) -> Intent:
+def _quoted(intent_id: str) -> str:
+    return urllib.parse.quote_plus(intent_id)
+
+
+def _call(request: Callable[[], Any]) -> Intent:
     stripe = _stripe()
     try:
         found = request()
@@ -246,4 +284,5 @@ def _call(request: Any) -> Intent:
         raise GatewayUnavailable(f"the gateway refused our key: {error}") from None
     except stripe.StripeError as error:
         raise GatewayRefused(str(error), code=error.code, status=error.http_status) from None
-    return Intent.from_object(found.to_dict())
+    # A ``StripeResponse``: its JSON, parsed.
+    return Intent.from_object(found.data)

@@ -21,13 +21,14 @@ import hashlib
 import hmac
 import http.client
 import os
-import ssl
 import threading
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+
+from lms_platform.tls import client_context
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
@@ -229,11 +230,6 @@ def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
 # --- one kept connection per endpoint and thread ----------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _tls_context() -> ssl.SSLContext:
-    return ssl.create_default_context()
-
-
 class KeptConnection:
     """An HTTP(S) connection to one host kept per execution environment (thread) and opened
     again when it drops."""
@@ -248,7 +244,7 @@ class KeptConnection:
         if connection is None:
             if self.scheme == "https":
                 connection = http.client.HTTPSConnection(
-                    self.netloc, timeout=timeout, context=_tls_context()
+                    self.netloc, timeout=timeout, context=client_context()
                 )
             else:
                 connection = http.client.HTTPConnection(self.netloc, timeout=timeout)
