@@ -51,7 +51,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -74,7 +73,7 @@ from lms_events import assignment as events
 from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork, is_unique_violation
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal, Problem
-from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.pagination import keyset_after, keyset_page
 
 
 class CourseNotFound(NotFound):
@@ -344,17 +343,10 @@ def course_assignments(
     if course is None or not _standing(caller, course).sees:
         raise CourseNotFound(f"no course {course_id}")
     scope = f"courses/{course_id}/assignments"
-    params: dict[str, Any] = {"course_id": course_id, "limit": limit + 1}
-    if cursor:
-        params["created_at"], params["after_id"] = decode_cursor(scope, cursor)
-        rows = store.db().read(store.COURSE_ASSIGNMENTS_AFTER, **params)
-    else:
-        rows = store.db().read(store.COURSE_ASSIGNMENTS, **params)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(scope, [last["created_at"].isoformat(), str(last["id"])])
+    after = keyset_after(scope, cursor, "created_at")
+    sql = store.COURSE_ASSIGNMENTS_AFTER if after else store.COURSE_ASSIGNMENTS
+    rows = store.db().read(sql, course_id=course_id, limit=limit + 1, **after)
+    page, next_cursor = keyset_page(rows, limit, scope, "created_at")
     return AssignmentPage(items=[_assignment(r) for r in page], next_cursor=next_cursor)
 
 
@@ -672,12 +664,7 @@ def grade(caller: Principal, submission_id: uuid.UUID, given: GradeSubmission) -
 
 
 def _submission_page(rows: list[Row], limit: int, scope: str) -> SubmissionPage:
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        submitted_at: datetime = last["submitted_at"]
-        next_cursor = encode_cursor(scope, [submitted_at.isoformat(), str(last["id"])])
+    page, next_cursor = keyset_page(rows, limit, scope, "submitted_at")
     return SubmissionPage(items=[_summary(r) for r in page], next_cursor=next_cursor)
 
 
@@ -714,10 +701,10 @@ def assignment_submissions(
         params["status"] = status
     if student_id is not None:
         params["student_id"] = student_id
-    if cursor:
-        params["submitted_at"], params["after_id"] = decode_cursor(scope, cursor)
+    after = keyset_after(scope, cursor, "submitted_at")
+    params.update(after)
     sql = store.ASSIGNMENT_SUBMISSIONS[
-        (status is not None, student_id is not None, latest, bool(cursor))
+        (status is not None, student_id is not None, latest, bool(after))
     ]
     return _submission_page(store.db().read(sql, **params), limit, scope)
 
@@ -730,7 +717,7 @@ def my_submissions(
     params: dict[str, Any] = {"user_id": caller.user_id, "limit": limit + 1}
     if course_id is not None:
         params["course_id"] = course_id
-    if cursor:
-        params["submitted_at"], params["after_id"] = decode_cursor(scope, cursor)
-    sql = store.MY_SUBMISSIONS[(course_id is not None, bool(cursor))]
+    after = keyset_after(scope, cursor, "submitted_at")
+    params.update(after)
+    sql = store.MY_SUBMISSIONS[(course_id is not None, bool(after))]
     return _submission_page(store.db().read(sql, **params), limit, scope)

@@ -68,7 +68,7 @@ from lms_platform.http import (
     Problem,
     ServiceUnavailable,
 )
-from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.pagination import decode_cursor, encode_cursor, keyset_after, keyset_page
 
 STAFF_ROLES = ("INSTRUCTOR", "ADMIN")
 MAX_ITEMS_PER_LESSON = 50
@@ -730,15 +730,10 @@ def attempts(
     params: dict[str, Any] = {"item_id": item_id, "limit": limit + 1}
     if user_id is not None:
         params["user_id"] = user_id
-    if cursor:
-        params["created_at"], params["after_id"] = decode_cursor(scope, cursor)
+    if after := keyset_after(scope, cursor, "created_at"):
+        params.update(after)
         sql = store.ATTEMPTS_OF_USER_AFTER if user_id else store.ATTEMPTS_AFTER
     else:
         sql = store.ATTEMPTS_OF_USER if user_id else store.ATTEMPTS
-    rows = store.db().read(sql, **params)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(scope, [last["created_at"].isoformat(), last["id"]])
+    page, next_cursor = keyset_page(store.db().read(sql, **params), limit, scope, "created_at")
     return AttemptPage(items=[_attempt(r) for r in page], next_cursor=next_cursor)

@@ -53,7 +53,7 @@ from lms_events import course as events
 from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork, is_unique_violation
 from lms_platform.http import Conflict, Forbidden, NotFound, Principal, Problem
-from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.pagination import decode_cursor, keyset_page
 from lms_platform.rights import TEACHER_ROLE, teaches
 
 T = TypeVar("T")
@@ -170,11 +170,7 @@ def catalog(*, limit: int, cursor: str | None, search: str | None) -> CoursePage
         )
     else:
         rows = store.db().read(store.CATALOG_FIRST, pattern=pattern, limit=limit + 1)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(CATALOG_SCOPE, [last["created_at"].isoformat(), last["id"]])
+    page, next_cursor = keyset_page(rows, limit, CATALOG_SCOPE, "created_at")
     return CoursePage(items=[_summary(r) for r in page], next_cursor=next_cursor)
 
 

@@ -30,7 +30,7 @@ from lms_events import enrollment as events
 from lms_platform import observability
 from lms_platform.db import Row, UnitOfWork
 from lms_platform.http import Conflict, Forbidden, NotFound, PaymentRequired, Principal
-from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.pagination import keyset_after, keyset_page
 from lms_platform.rights import teaches
 
 STAFF_ROLES = ("INSTRUCTOR", "ADMIN")
@@ -279,11 +279,7 @@ def get_enrollment(caller: Principal, enrollment_id: uuid.UUID) -> Enrollment:
 
 
 def _page(rows: list[Row], limit: int, scope: str) -> EnrollmentPage:
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(scope, [last["enrolled_at"].isoformat(), last["id"]])
+    page, next_cursor = keyset_page(rows, limit, scope, "enrolled_at")
     return EnrollmentPage(items=[_summary(r) for r in page], next_cursor=next_cursor)
 
 
@@ -295,8 +291,8 @@ def my_enrollments(
     params: dict[str, Any] = {"user_id": caller.user_id, "limit": limit + 1}
     if status:
         params["status"] = status
-    if cursor:
-        params["enrolled_at"], params["after_id"] = decode_cursor(scope, cursor)
+    if after := keyset_after(scope, cursor, "enrolled_at"):
+        params.update(after)
         sql = store.MY_ENROLLMENTS_BY_STATUS_AFTER if status else store.MY_ENROLLMENTS_AFTER
     else:
         sql = store.MY_ENROLLMENTS_BY_STATUS if status else store.MY_ENROLLMENTS
@@ -315,10 +311,6 @@ def course_enrollments(
     if course is None or not teaches(caller, member=course["is_instructor"]):
         raise CourseNotFound(f"no course {course_id} among the caller's courses")
     scope = f"courses/{course_id}/enrollments"
-    params: dict[str, Any] = {"course_id": course_id, "limit": limit + 1}
-    if cursor:
-        params["enrolled_at"], params["after_id"] = decode_cursor(scope, cursor)
-        rows = store.db().read(store.COURSE_ENROLLMENTS_AFTER, **params)
-    else:
-        rows = store.db().read(store.COURSE_ENROLLMENTS, **params)
-    return _page(rows, limit, scope)
+    after = keyset_after(scope, cursor, "enrolled_at")
+    sql = store.COURSE_ENROLLMENTS_AFTER if after else store.COURSE_ENROLLMENTS
+    return _page(store.db().read(sql, course_id=course_id, limit=limit + 1, **after), limit, scope)

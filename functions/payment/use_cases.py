@@ -71,7 +71,7 @@ from lms_platform.http import (
     ServiceUnavailable,
     require_role,
 )
-from lms_platform.pagination import decode_cursor, encode_cursor
+from lms_platform.pagination import keyset_after, keyset_page
 
 logger = logging.getLogger(__name__)
 
@@ -246,17 +246,10 @@ PLANS_SCOPE = "plans"
 
 def active_plans(*, limit: int, cursor: str | None) -> PlanPage:
     """The active plans, newest first: one statement at any depth."""
-    params: dict[str, Any] = {"limit": limit + 1}
-    if cursor:
-        params["created_at"], params["after_id"] = decode_cursor(PLANS_SCOPE, cursor)
-        rows = store.db().read(store.ACTIVE_PLANS_AFTER, **params)
-    else:
-        rows = store.db().read(store.ACTIVE_PLANS, **params)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(PLANS_SCOPE, [last["created_at"].isoformat(), last["id"]])
+    after = keyset_after(PLANS_SCOPE, cursor, "created_at")
+    sql = store.ACTIVE_PLANS_AFTER if after else store.ACTIVE_PLANS
+    rows = store.db().read(sql, limit=limit + 1, **after)
+    page, next_cursor = keyset_page(rows, limit, PLANS_SCOPE, "created_at")
     return PlanPage(items=[_plan(r) for r in page], next_cursor=next_cursor)
 
 
@@ -322,17 +315,12 @@ def my_invoices(
     params: dict[str, Any] = {"user_id": caller.user_id, "limit": limit + 1}
     if status:
         params["status"] = status
-    if cursor:
-        params["created_at"], params["after_id"] = decode_cursor(scope, cursor)
+    if after := keyset_after(scope, cursor, "created_at"):
+        params.update(after)
         sql = store.MY_INVOICES_BY_STATUS_AFTER if status else store.MY_INVOICES_AFTER
     else:
         sql = store.MY_INVOICES_BY_STATUS if status else store.MY_INVOICES
-    rows = store.db().read(sql, **params)
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        last = page[-1]
-        next_cursor = encode_cursor(scope, [last["created_at"].isoformat(), last["id"]])
+    page, next_cursor = keyset_page(store.db().read(sql, **params), limit, scope, "created_at")
     return InvoicePage(items=[_invoice(r) for r in page], next_cursor=next_cursor)
 
 

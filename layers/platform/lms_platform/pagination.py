@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from lms_platform.http import BadRequest, Query, decode_base64url, encode_base64url
 from lms_platform.settings import get_settings
@@ -14,6 +15,8 @@ from lms_platform.settings import get_settings
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _MAC_BYTES = 16
+
+R = TypeVar("R", bound=Mapping[str, Any])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 CursorParam = Annotated[
@@ -61,3 +64,25 @@ def decode_cursor(scope: str, cursor: str) -> list[Any]:
     if found_scope != scope or not isinstance(values, list):
         raise BadRequest("the cursor belongs to another list")
     return values
+
+
+# --- keyset pages on (a time, id), newest or oldest first ---------------------------------------
+
+
+def keyset_after(scope: str, cursor: str | None, at: str) -> dict[str, Any]:
+    """The statement parameters a page's cursor stands for: ``{at: time, "after_id": id}``
+    of the last row of the page before; none for the first page (no cursor, or an empty one)."""
+    if not cursor:
+        return {}
+    time, after_id = decode_cursor(scope, cursor)
+    return {at: time, "after_id": after_id}
+
+
+def keyset_page(rows: Sequence[R], limit: int, scope: str, at: str) -> tuple[list[R], str | None]:
+    """A page of ``rows`` read with ``LIMIT limit + 1`` (a row past the page says another
+    follows), and the cursor after its last row (its ``at`` time and id); None on the last."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    last = page[-1]
+    return page, encode_cursor(scope, [last[at].isoformat(), str(last["id"])])
