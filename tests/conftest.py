@@ -138,8 +138,13 @@ def db_clean(platform_env: dict[str, str], admin_url: str) -> Iterator[None]:
 _KEEP = {("lms_user", "roles"), ("lms_user", "alembic_version")}
 
 
+# The tests' own superuser connections wait for bulk loads and truncations (tens of
+# thousands of rows) that a slow or shared machine takes more than the default 5 s over.
+ADMIN_SOCKET_TIMEOUT = 120.0
+
+
 def _truncate_all(admin_url: str) -> None:
-    connection = open_connection(params_from_url(admin_url))
+    connection = open_connection(params_from_url(admin_url), socket_timeout=ADMIN_SOCKET_TIMEOUT)
     try:
         rows = connection.run(
             "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(:s)",
@@ -168,8 +173,8 @@ def event_log(platform_env: dict[str, str]) -> Iterator[Any]:
 
 @pytest.fixture
 def admin_sql(admin_url: str) -> Iterator[Any]:
-    """A superuser connection, for asserting on rows directly."""
-    connection = open_connection(params_from_url(admin_url))
+    """A superuser connection, for asserting on rows directly (and loading many)."""
+    connection = open_connection(params_from_url(admin_url), socket_timeout=ADMIN_SOCKET_TIMEOUT)
     yield connection
     connection.close()
 

@@ -12,6 +12,7 @@ import pytest
 
 from functions.assignment import store
 from lms_platform.db import open_connection, params_from_url
+from tests.conftest import ADMIN_SOCKET_TIMEOUT
 
 pytestmark = [pytest.mark.integration]
 
@@ -29,7 +30,7 @@ def sql(platform_env: dict[str, str], admin_url: str) -> Iterator[Any]:
       each student marked latest, and 5,000 more of one student;
     - 60,000 submissions to the other assignments, and a grade for every GRADED one.
     """
-    connection = open_connection(params_from_url(admin_url))
+    connection = open_connection(params_from_url(admin_url), socket_timeout=ADMIN_SOCKET_TIMEOUT)
     connection.run(
         "TRUNCATE lms_assignment.grades, lms_assignment.submissions, "
         "lms_assignment.assignments CASCADE"
