@@ -358,16 +358,36 @@ def stop_embedded(data_dir: Path) -> bool:
     return True
 
 
-def restart_embedded(server: Any, down_for: float) -> None:
+def restart_embedded(server: Any, down_for: float, *, timeout: float = 180.0) -> None:
     """Stop the embedded server as an operator's restart does (a fast shutdown: sessions
-    are ended, transactions rolled back), keep it down for ``down_for`` seconds, and start
-    it again on the same socket; ``server`` (its handle) then knows the new postmaster."""
+    are ended, transactions rolled back; an immediate one if the fast one has not ended
+    within ``timeout``, as a crash would), keep it down for ``down_for`` seconds, and start
+    it again on the same socket; ``server`` (its handle) then knows the new postmaster.
+
+    A fast shutdown writes a checkpoint first, which on a slow disk may take minutes; a
+    start after an immediate one replays the WAL, which ``pg_ctl``'s own 10 s wait may not
+    see end: it is waited for here, up to ``timeout``."""
+    import psutil
+
     process = server.get_postmaster_info().process
     process.send_signal(signal.SIGINT)
-    process.wait(30)
+    try:
+        process.wait(timeout)
+    except psutil.TimeoutExpired:
+        process.send_signal(signal.SIGQUIT)
+        process.wait(timeout)
     time.sleep(down_for)
+    deadline = time.monotonic() + timeout
     with server._lock:
-        server.ensure_postgres_running()
+        while True:
+            try:
+                server.ensure_postgres_running()  # started, or found starting
+                if server.get_postmaster_info().status == "ready":
+                    return
+            except (subprocess.SubprocessError, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.5)
 
 
 # --- databases -------------------------------------------------------------------------------

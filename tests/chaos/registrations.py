@@ -75,12 +75,12 @@ def during(
         after = list(pool.map(lambda _: register(), range(THREADS)))
         # (each thread lets go of its connection: the pool ends with the test)
         barrier = threading.Barrier(THREADS)
-        list(
-            pool.map(
-                lambda _: (barrier.wait(), database("lms_user").discard_connection()),
-                range(THREADS),
-            )
-        )
+
+        def letting_go(_: int) -> None:
+            barrier.wait()
+            database("lms_user").discard_connection()
+
+        list(pool.map(letting_go, range(THREADS)))
     return replies, after
 
 
@@ -110,8 +110,12 @@ def half_written(admin_url: str) -> int:
         connection.close()
 
 
-def check(fault: str, replies: list[Reply], after: list[Reply], *, made: int, halves: int) -> None:
-    """Record the counts of a faulted run of sign-ups, and hold them."""
+def check(
+    fault: str, replies: list[Reply], after: list[Reply], admin_url: str, *, users_before: int
+) -> None:
+    """Record the counts of a faulted run of sign-ups (the users made since there were
+    ``users_before``), and hold them."""
+    made, halves = user_count(admin_url) - users_before, half_written(admin_url)
     statuses = Counter(r.status for r in replies)
     clean = [
         r

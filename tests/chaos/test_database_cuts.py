@@ -51,13 +51,7 @@ def test_connections_cut_mid_transaction_give_success_or_a_clean_503_and_nothing
     # Then each is a success or a clean 503, nothing is half-written, and the next request
     # on each thread (its kept connection cut or not) succeeds
     report.record(CUTS, "sessions terminated", "> 0", cuts[0], holds=cuts[0] > 0)
-    registrations.check(
-        CUTS,
-        replies,
-        after,
-        made=registrations.user_count(admin_url) - users_before,
-        halves=registrations.half_written(admin_url),
-    )
+    registrations.check(CUTS, replies, after, admin_url, users_before=users_before)
 
 
 def test_a_database_restarted_under_load_gives_success_or_a_clean_503_and_then_reconnects(
@@ -68,6 +62,13 @@ def test_a_database_restarted_under_load_gives_success_or_a_clean_503_and_then_r
         pytest.skip("LMS_DATABASE_URL names a server these tests may not restart")
     from lms_local.postgres import restart_embedded
 
+    # (what is not yet on disk written before the load: the restarts' own checkpoints
+    # and recovery are then short, whatever the tests before this one left)
+    checkpointer = open_connection(params_from_url(admin_url), socket_timeout=600)
+    try:
+        checkpointer.run("CHECKPOINT")
+    finally:
+        checkpointer.close()
     users_before = registrations.user_count(admin_url)
     postmasters, signed_up_while_up = [server.get_pid()], []
 
@@ -95,12 +96,6 @@ def test_a_database_restarted_under_load_gives_success_or_a_clean_503_and_then_r
         RESTART_COUNT,
         sum(n > 0 for n in signed_up_while_up),
     )
-    registrations.check(
-        RESTARTS,
-        replies,
-        after,
-        made=registrations.user_count(admin_url) - users_before,
-        halves=registrations.half_written(admin_url),
-    )
+    registrations.check(RESTARTS, replies, after, admin_url, users_before=users_before)
     assert len(set(postmasters)) == RESTART_COUNT + 1
     assert all(n > 0 for n in signed_up_while_up), signed_up_while_up
